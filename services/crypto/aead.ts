@@ -1,0 +1,47 @@
+/**
+ * AES-256-GCM with a random 96-bit nonce, the one symmetric primitive of the
+ * repository format. Sealed layout: nonce (12) ‖ ciphertext ‖ tag (16).
+ * Random nonces are safe here because every key encrypts far fewer than 2^32
+ * messages: pack keys are per pack, and the object key seals a handful of
+ * small metadata objects per backup.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { CryptoError, CryptoErrorCode } from './errors.ts';
+
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+export const AEAD_OVERHEAD = NONCE_BYTES + TAG_BYTES;
+
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Uint8Array {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const out = new Uint8Array(NONCE_BYTES + plaintext.length + TAG_BYTES);
+  out.set(nonce, 0);
+  const body = cipher.update(plaintext);
+  out.set(body, NONCE_BYTES);
+  const fin = cipher.final();
+  out.set(fin, NONCE_BYTES + body.length);
+  out.set(cipher.getAuthTag(), NONCE_BYTES + plaintext.length);
+  return out;
+}
+
+/** Throws CryptoError `crypto.auth` when the key is wrong or the bytes were altered. */
+export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what = 'object'): Uint8Array {
+  if (sealed.length < AEAD_OVERHEAD) {
+    throw new CryptoError(CryptoErrorCode.Auth, `${what} is too short to be sealed data (${sealed.length} bytes)`);
+  }
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const body = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    const a = decipher.update(body);
+    const b = decipher.final();
+    if (b.length === 0) return new Uint8Array(a.buffer, a.byteOffset, a.length);
+    return Buffer.concat([a, b]);
+  } catch (cause) {
+    throw new CryptoError(CryptoErrorCode.Auth, `${what} failed authentication: it was altered, corrupted, or sealed with another key`, { cause });
+  }
+}

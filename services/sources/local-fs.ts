@@ -1,0 +1,75 @@
+/**
+ * Reading local filesystem entries into tree-node metadata.
+ *
+ * Special files: FIFOs, sockets and device nodes are recorded with their
+ * metadata (and rdev for devices) but no content; restore recreates FIFOs and,
+ * when running as root, device nodes; sockets are recorded but not recreated
+ * (a socket only exists while a process listens on it).
+ * Names that are not valid UTF-8 cannot be represented faithfully through
+ * Node's string paths; they are reported as errors and skipped.
+ */
+import { lstat, opendir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { NodeType, type TreeNode } from '../repo/tree.ts';
+
+export function nodeTypeOf(st: BigIntStats): NodeType {
+  if (st.isFile()) return NodeType.File;
+  if (st.isDirectory()) return NodeType.Dir;
+  if (st.isSymbolicLink()) return NodeType.Symlink;
+  if (st.isFIFO()) return NodeType.Fifo;
+  if (st.isSocket()) return NodeType.Socket;
+  if (st.isCharacterDevice()) return NodeType.CharDevice;
+  return NodeType.BlockDevice;
+}
+
+/** Metadata part of a tree node; content, hash and subtree are filled in by the caller. */
+export function nodeFromStat(name: string, st: BigIntStats, linkTarget?: string): TreeNode {
+  const type = nodeTypeOf(st);
+  const birth = st.birthtimeNs > 0n ? st.birthtimeNs : undefined;
+  return {
+    name,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: type === NodeType.File ? Number(st.size) : 0,
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    birthtimeNs: birth,
+    inode: st.ino,
+    device: st.dev,
+    nlink: Number(st.nlink),
+    linkTarget,
+    rdev: type === NodeType.CharDevice || type === NodeType.BlockDevice ? st.rdev : undefined,
+  };
+}
+
+export async function statEntry(path: string, name: string): Promise<TreeNode> {
+  const st = await lstat(path, { bigint: true });
+  const target = st.isSymbolicLink() ? await readlink(path) : undefined;
+  return nodeFromStat(name, st, target);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Child names of a directory, sorted by UTF-8 bytes. Names that are not
+ * valid UTF-8 come back separately (lossily decoded, for error messages).
+ */
+export async function listDir(path: string): Promise<{ names: string[]; undecodable: string[] }> {
+  const raw: Buffer[] = [];
+  const undecodable: string[] = [];
+  const dir = await opendir(path, { bufferSize: 256, encoding: 'buffer' as BufferEncoding });
+  for await (const d of dir) {
+    const name = d.name as unknown as Buffer;
+    try {
+      strictUtf8.decode(name);
+      raw.push(name);
+    } catch {
+      undecodable.push(name.toString('utf8'));
+    }
+  }
+  raw.sort(Buffer.compare);
+  return { names: raw.map((b) => b.toString('utf8')), undecodable };
+}

@@ -1,0 +1,54 @@
+/**
+ * Test fixture: an FsStorage in a fresh temp directory whose cleanup checks
+ * what the driver promises about the disk (no temp files left, dirs 0700,
+ * files 0600) before deleting it.
+ */
+import { lstatSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { StorageFixture } from './conformance.ts';
+import { FsStorage, TMP_PREFIX } from './fs.ts';
+import type { Storage } from './storage.ts';
+
+export interface DiskProblem {
+  readonly path: string;
+  readonly problem: string;
+}
+
+/** Everything under `root` (inclusive) that breaks the on-disk promises. */
+export function diskProblems(root: string): DiskProblem[] {
+  const problems: DiskProblem[] = [];
+  const visit = (p: string): void => {
+    const info = lstatSync(p);
+    const mode = info.mode & 0o777;
+    if (info.isDirectory()) {
+      if (mode !== 0o700) problems.push({ path: p, problem: `dir mode ${mode.toString(8)}` });
+      for (const child of readdirSync(p)) visit(path.join(p, child));
+    } else {
+      if (path.basename(p).startsWith(TMP_PREFIX)) problems.push({ path: p, problem: 'temp file left behind' });
+      if (mode !== 0o600) problems.push({ path: p, problem: `file mode ${mode.toString(8)}` });
+    }
+  };
+  visit(root);
+  return problems;
+}
+
+export async function makeFsFixture(wrap: (fs: FsStorage) => Storage = (fs) => fs): Promise<StorageFixture & { root: string }> {
+  const parent = await mkdtemp(path.join(tmpdir(), 'ferry-storage-'));
+  const root = path.join(parent, 'repo');
+  const storage = wrap(await FsStorage.create(root));
+  return {
+    root,
+    storage,
+    async cleanup() {
+      await storage.close();
+      try {
+        const problems = diskProblems(root);
+        if (problems.length > 0) throw new Error(`storage left the disk in a bad state: ${JSON.stringify(problems.slice(0, 5))}`);
+      } finally {
+        await rm(parent, { recursive: true, force: true });
+      }
+    },
+  };
+}

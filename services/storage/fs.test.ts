@@ -1,0 +1,213 @@
+import { statSync, writeFileSync } from 'node:fs';
+import * as nodeFs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collect, describeStorageConformance, patternBytes, rejection } from './conformance.ts';
+import { mapFsError } from './fs-errors.ts';
+import { diskProblems, makeFsFixture } from './fs-fixture.ts';
+import { FsStorage, type FsImpl } from './fs.ts';
+import { withRetry } from './retry.ts';
+import { isNotFound, StorageError, StorageErrorCode } from './storage.ts';
+
+describeStorageConformance('FsStorage', () => makeFsFixture());
+
+function sysError(code: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: simulated`);
+  err.code = code;
+  return err;
+}
+
+/** A FileHandle with some methods replaced; the rest act on the real handle. */
+function patchHandle(fh: FileHandle, patch: Record<string, unknown>): FileHandle {
+  return new Proxy(fh, {
+    get(target, prop) {
+      if (typeof prop === 'string' && prop in patch) return patch[prop];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The real fs, except that every opened handle goes through `onOpen`. */
+function fsWithHandles(onOpen: (file: string, flags: string, fh: FileHandle) => FileHandle): FsImpl {
+  return {
+    ...nodeFs,
+    open: async (...args: Parameters<typeof nodeFs.open>) => onOpen(String(args[0]), String(args[1]), await nodeFs.open(...args)),
+  };
+}
+
+describe('FsStorage', () => {
+  let parent: string;
+  let root: string;
+
+  beforeEach(async () => {
+    parent = await mkdtemp(path.join(tmpdir(), 'ferry-fs-'));
+    root = path.join(parent, 'repo');
+  });
+
+  afterEach(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it('names its location file:// plus the absolute root', async () => {
+    const s = await FsStorage.create(root);
+    expect(s.location).toBe(`file://${root}`);
+    expect(new FsStorage('relative/dir').location).toBe(`file://${path.resolve('relative/dir')}`);
+  });
+
+  it('create() makes the root and missing parents 0700, and works on an existing root', async () => {
+    const deep = path.join(parent, 'a', 'b', 'repo');
+    await FsStorage.create(deep);
+    for (const dir of [path.join(parent, 'a'), path.join(parent, 'a', 'b'), deep]) {
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+    }
+    await FsStorage.create(deep);
+  });
+
+  it('create() refuses a root that is a file', async () => {
+    writeFileSync(path.join(parent, 'file'), 'x');
+    const err = await rejection(FsStorage.create(path.join(parent, 'file')));
+    expect(err.code).toBe(StorageErrorCode.Io);
+  });
+
+  it('sets modes 0700/0600 whatever the umask', async () => {
+    const old = process.umask(0o277);
+    try {
+      const s = await FsStorage.create(root);
+      await s.save('data/ab/cd/object', patternBytes(100));
+      await s.save('config', patternBytes(10));
+    } finally {
+      process.umask(old);
+    }
+    expect(diskProblems(root)).toEqual([]);
+  });
+
+  it('does not recreate a missing root on save', async () => {
+    const s = new FsStorage(root);
+    const err = await rejection(s.save('data/x', new Uint8Array(1)));
+    expect(err.code).toBe(StorageErrorCode.Io);
+    expect(err.retryable).toBe(false);
+    expect(() => statSync(root)).toThrow();
+    expect(isNotFound(await rejection(s.load('data/x')))).toBe(true);
+    expect(await collect(s.list(''))).toEqual([]);
+  });
+
+  it('reserves .tmp- names and hides stray temp files from list', async () => {
+    const s = await FsStorage.create(root);
+    expect((await rejection(s.save('a/.tmp-x', new Uint8Array(1)))).code).toBe(StorageErrorCode.BadName);
+    await s.save('a/real', new Uint8Array(2));
+    writeFileSync(path.join(root, 'a', '.tmp-crashed'), 'partial');
+    expect(await collect(s.list(''))).toEqual([{ name: 'a/real', size: 2 }]);
+  });
+
+  it('fsyncs the temp file and the directory on save', async () => {
+    const synced: string[] = [];
+    const fs = fsWithHandles((file, _flags, fh) =>
+      patchHandle(fh, {
+        sync: async () => {
+          synced.push(file);
+          await fh.sync();
+        },
+      }),
+    );
+    const s = await FsStorage.create(root, { fs });
+    synced.length = 0;
+    await s.save('data/ab/x', new Uint8Array(3));
+    const rel = synced.map((f) => path.relative(root, f));
+    expect(rel[0]).toMatch(/^data\/ab\/\.tmp-[0-9a-f]+$/);
+    // The object's directory, then the parents of the two directories created for it.
+    expect(rel.slice(1)).toEqual(['data/ab', 'data', '']);
+  });
+
+  it('reads only the requested range', async () => {
+    const reads: Array<{ position: unknown; length: unknown }> = [];
+    const fs = fsWithHandles((_file, flags, fh) =>
+      flags !== 'r'
+        ? fh
+        : patchHandle(fh, {
+            readFile: () => Promise.reject(new Error('ranged load must not read the whole file')),
+            read: (buf: Uint8Array, offset: number, length: number, position: number) => {
+              reads.push({ position, length });
+              return fh.read(buf, offset, length, position);
+            },
+          }),
+    );
+    const s = await FsStorage.create(root, { fs });
+    const data = patternBytes(1 << 20, 3);
+    await s.save('big', data);
+    const got = await s.load('big', { offset: 500_000, length: 1000 });
+    expect(Buffer.from(got).equals(Buffer.from(data.subarray(500_000, 501_000)))).toBe(true);
+    expect(reads).toEqual([{ position: 500_000, length: 1000 }]);
+  });
+
+  it('maps a full disk to storage.no-space and changes nothing', async () => {
+    const fs = fsWithHandles((file, _flags, fh) =>
+      path.basename(file).startsWith('.tmp-') ? patchHandle(fh, { writeFile: () => Promise.reject(sysError('ENOSPC')) }) : fh,
+    );
+    const healthy = await FsStorage.create(root);
+    await healthy.save('obj', patternBytes(10, 1));
+    const s = new FsStorage(root, { fs });
+    const err = await rejection(s.save('obj', patternBytes(20, 2)));
+    expect(err.code).toBe(StorageErrorCode.NoSpace);
+    expect(err.retryable).toBe(false);
+    expect((err.cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(Buffer.from(await s.load('obj')).equals(Buffer.from(patternBytes(10, 1)))).toBe(true);
+    expect(diskProblems(root)).toEqual([]);
+  });
+
+  it('marks transient errors retryable so withRetry recovers', async () => {
+    let failures = 0;
+    const fs: FsImpl = {
+      ...nodeFs,
+      stat: (async (...args: Parameters<typeof nodeFs.stat>) => {
+        if (failures-- > 0) throw sysError('EBUSY');
+        return nodeFs.stat(...args);
+      }) as typeof nodeFs.stat,
+    };
+    const s = await FsStorage.create(root, { fs });
+    await s.save('x', new Uint8Array(4));
+    failures = 1;
+    const err = await rejection(s.stat('x'));
+    expect(err).toMatchObject({ code: StorageErrorCode.Io, retryable: true });
+    failures = 1;
+    expect(await withRetry(s, { baseDelayMs: 1 }).stat('x')).toEqual({ name: 'x', size: 4 });
+  });
+});
+
+describe('mapFsError', () => {
+  it.each([
+    ['ENOENT', StorageErrorCode.NotFound, false],
+    ['ENOTDIR', StorageErrorCode.NotFound, false],
+    ['ENOSPC', StorageErrorCode.NoSpace, false],
+    ['EDQUOT', StorageErrorCode.NoSpace, false],
+    ['EAGAIN', StorageErrorCode.Io, true],
+    ['EBUSY', StorageErrorCode.Io, true],
+    ['EMFILE', StorageErrorCode.Io, true],
+    ['ENFILE', StorageErrorCode.Io, true],
+    ['EINTR', StorageErrorCode.Io, true],
+    ['EACCES', StorageErrorCode.Io, false],
+    ['EIO', StorageErrorCode.Io, false],
+    ['EROFS', StorageErrorCode.Io, false],
+  ])('maps %s to %s (retryable %s), keeping the cause', (errno, code, retryable) => {
+    const cause = sysError(errno);
+    const err = mapFsError(cause, 'data/x', 'file:///r');
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).toMatchObject({ code, retryable });
+    expect(err.cause).toBe(cause);
+    expect(err.details.name).toBe('data/x');
+  });
+
+  it('tells the user the disk is full and nothing changed', () => {
+    expect(mapFsError(sysError('ENOSPC'), 'x').message).toMatch(/full.*Nothing was changed/s);
+  });
+
+  it('passes StorageErrors through and wraps non-errno errors as storage.io', () => {
+    const storageErr = new StorageError(StorageErrorCode.Range, 'r');
+    expect(mapFsError(storageErr, 'x')).toBe(storageErr);
+    expect(mapFsError(new Error('odd'), 'x')).toMatchObject({ code: StorageErrorCode.Io, retryable: false });
+    expect(mapFsError('a string', 'x').code).toBe(StorageErrorCode.Io);
+  });
+});

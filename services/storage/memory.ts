@@ -1,0 +1,72 @@
+import { closedError } from './closed.ts';
+import { checkPrefix } from './prefix.ts';
+import { checkRange } from './range.ts';
+import { checkName, notFound, type ByteRange, type ObjectInfo, type Storage } from './storage.ts';
+
+/**
+ * In-process Storage backed by a Map, for tests and `memory:` repositories.
+ *
+ * Bytes are copied on the way in and out so neither the caller's buffer nor
+ * a returned buffer aliases stored data: a caller reusing its write buffer
+ * or scribbling on a loaded chunk must not change what is stored, exactly as
+ * with a real backend. Everything is lost on close().
+ */
+export class MemoryStorage implements Storage {
+  readonly location = 'memory:';
+  readonly #objects = new Map<string, Uint8Array>();
+  #closed = false;
+
+  async save(name: string, data: Uint8Array): Promise<void> {
+    this.#check('save');
+    checkName(name);
+    // new Uint8Array(typedArray) always copies; data.slice() would not when
+    // data is a Buffer (Buffer#slice returns a view).
+    this.#objects.set(name, new Uint8Array(data));
+  }
+
+  async load(name: string, range?: ByteRange): Promise<Uint8Array> {
+    this.#check('load');
+    checkName(name);
+    const data = this.#objects.get(name);
+    if (data === undefined) throw notFound(name, this.location);
+    if (range === undefined) return data.slice();
+    checkRange(name, range, data.length);
+    return data.slice(range.offset, range.offset + range.length);
+  }
+
+  async stat(name: string): Promise<ObjectInfo> {
+    this.#check('stat');
+    checkName(name);
+    const data = this.#objects.get(name);
+    if (data === undefined) throw notFound(name, this.location);
+    return { name, size: data.length };
+  }
+
+  async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    this.#check('list');
+    checkPrefix(prefix);
+    // Snapshot the matching names first: live Map iteration would yield a
+    // name twice if it is removed and re-saved while the caller is still
+    // listing. The data is in memory already, so the name list costs little.
+    const names = [...this.#objects.keys()].filter((n) => n.startsWith(prefix));
+    for (const name of names) {
+      const data = this.#objects.get(name);
+      if (data !== undefined) yield { name, size: data.length };
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    this.#check('remove');
+    checkName(name);
+    if (!this.#objects.delete(name)) throw notFound(name, this.location);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#objects.clear();
+  }
+
+  #check(op: string): void {
+    if (this.#closed) throw closedError(this.location, op);
+  }
+}

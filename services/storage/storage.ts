@@ -1,0 +1,92 @@
+/**
+ * The storage interface: the narrow contract every repository backend meets.
+ *
+ * Names are relative, slash-separated keys such as `data/ab/ab12…` or
+ * `config`. They never start with `/`, never contain `..`, `//` or a
+ * backslash; drivers reject such names with StorageError code
+ * `storage.bad-name` (not retryable).
+ *
+ * Contract, which the conformance suite (conformance.ts) checks on every driver:
+ * - save(name, data) is atomic: a reader sees either no object or the whole
+ *   object, never a prefix. Saving over an existing name replaces it whole
+ *   (content-addressed callers only ever rewrite identical bytes).
+ * - Read-after-write: once save() resolves, load/stat/list see the object;
+ *   once remove() resolves, they no longer do.
+ * - load(name, range?) returns the bytes; a range reads `length` bytes from
+ *   `offset`. A range that runs past the end is an error (`storage.range`),
+ *   because callers always know the exact length they stored.
+ * - "Not found" is always StorageError code `storage.not-found`, retryable
+ *   false, from load, stat and remove alike. Callers test it with
+ *   `isNotFound(err)`, never by message.
+ * - list(prefix) yields every object whose name starts with `prefix`, each
+ *   once, in no particular order, with its size. It streams: it never builds
+ *   the full listing in memory. A prefix no valid name can start with
+ *   (`/x`, `a/../`, `a//`) is rejected with `storage.bad-name`, so no driver
+ *   can be steered outside its root (see prefix.ts).
+ * - Errors a retry may cure (network, throttling, 5xx, EBUSY/EAGAIN-like
+ *   conditions, injected faults) have `retryable: true`. Everything else is
+ *   final. Wrappers (retry, limit, faults) rely on that flag only.
+ * - close() releases resources and is safe to call twice; operations after
+ *   it fail with `storage.closed` (not retryable).
+ */
+import { FerryError, hasCode, type ErrorDetails } from '../../protocol/errors.ts';
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface ObjectInfo {
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface Storage {
+  /** Human-readable location, e.g. `file:///srv/repo` or `memory:`. Never contains secrets. */
+  readonly location: string;
+  save(name: string, data: Uint8Array): Promise<void>;
+  load(name: string, range?: ByteRange): Promise<Uint8Array>;
+  stat(name: string): Promise<ObjectInfo>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  remove(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const StorageErrorCode = {
+  NotFound: 'storage.not-found',
+  BadName: 'storage.bad-name',
+  Range: 'storage.range',
+  Io: 'storage.io',
+  NoSpace: 'storage.no-space',
+  Fault: 'storage.fault',
+  Closed: 'storage.closed',
+} as const;
+export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
+
+export class StorageError extends FerryError {
+  override readonly name = 'StorageError';
+  constructor(code: StorageErrorCode, message: string, opts: { retryable?: boolean; details?: ErrorDetails; cause?: unknown } = {}) {
+    super(code, message, opts);
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return hasCode(err, StorageErrorCode.NotFound);
+}
+
+export function notFound(name: string, location: string, cause?: unknown): StorageError {
+  return new StorageError(StorageErrorCode.NotFound, `object ${name} not found in ${location}`, { details: { name }, cause });
+}
+
+/** Throws storage.bad-name unless `name` is a clean relative key (see contract above). */
+export function checkName(name: string): void {
+  const bad =
+    name.length === 0 ||
+    name.startsWith('/') ||
+    name.endsWith('/') ||
+    name.includes('\\') ||
+    name.includes('//') ||
+    name.includes('\0') ||
+    name.split('/').some((part) => part === '.' || part === '..');
+  if (bad) throw new StorageError(StorageErrorCode.BadName, `invalid object name ${JSON.stringify(name)}`, { details: { name } });
+}
