@@ -1,0 +1,9 @@
+/** Messages between the main thread and blob workers. */
+import type { BlobType } from './blob.ts';
+import type { ScannedFile } from './content.ts';
+
+export type BlobTask =
+  | { readonly op: 'seal'; readonly key: Uint8Array; readonly level: number; readonly items: readonly { id: Uint8Array; type: BlobType; data: Uint8Array }[] }
+  | { readonly op: 'scan'; readonly path: string; readonly size: number };
+
+export type ScanResult = ScannedFile;

@@ -1,0 +1,46 @@
+/**
+ * Main-thread side of blob processing: a worker pool that scans files and
+ * seals batches, so chunking, hashing, compression and encryption use every
+ * core while the main thread walks, deduplicates and writes packs.
+ */
+import { availableParallelism } from 'node:os';
+import { WorkerPool } from '../workers/worker-pool.ts';
+import type { RepoConfig } from './config.ts';
+import type { ContentScanner, ScannedFile } from './content.ts';
+import type { Sealer, SealItem } from './sealer.ts';
+import type { BlobTask } from './blob-tasks.ts';
+
+/** Files up to this size come back from the scanner with their bytes, saving a second read. */
+const KEEP_LIMIT = 32 * 1024 * 1024;
+
+const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : undefined;
+
+export class BlobWorkers implements Sealer, ContentScanner {
+  private readonly pool: WorkerPool;
+
+  constructor(config: RepoConfig, idKey: Uint8Array, opts: { threads?: number } = {}) {
+    const size = opts.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
+    this.pool = new WorkerPool({
+      module: new URL('./blob-worker.ts', import.meta.url),
+      size,
+      maxQueue: size * 4,
+      workerData: { gearSeed: config.chunker.seed, chunker: { minSize: config.chunker.minSize, avgSize: config.chunker.avgSize, maxSize: config.chunker.maxSize }, idKey, keepLimit: KEEP_LIMIT },
+    });
+  }
+
+  async seal(key: Uint8Array, level: number, items: readonly SealItem[]): Promise<Uint8Array[]> {
+    const task: BlobTask = { op: 'seal', key, level, items: items.map((i) => ({ id: i.id, type: i.type, data: i.data })) };
+    const transfer = [...new Set(items.map((i) => transferable(i.data)).filter((b): b is ArrayBuffer => b !== undefined))];
+    return this.pool.run<Uint8Array[]>(task, transfer);
+  }
+
+  async scanFile(path: string, size: number): Promise<ScannedFile> {
+    const task: BlobTask = { op: 'scan', path, size };
+    return this.pool.run<ScannedFile>(task);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

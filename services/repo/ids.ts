@@ -1,0 +1,19 @@
+/** 32-byte IDs (blob IDs, pack IDs, object IDs) and their hex form. */
+import { createHash } from 'node:crypto';
+import { RepoError, RepoErrorCode } from './errors.ts';
+
+export type Id = Uint8Array;
+
+export const toHex = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+
+export function fromHex(hex: string, what = 'id'): Id {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new RepoError(RepoErrorCode.Corrupt, `${what} ${JSON.stringify(hex)} is not a 64-digit hex ID`);
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** Storage IDs of packs and metadata objects: SHA-256 of the stored bytes. */
+export const sha256 = (data: Uint8Array): Id => new Uint8Array(createHash('sha256').update(data).digest());
+
+/** Map key for an ID: a 32-char latin1 string is compact and hashes fast. */
+export const idKey = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
+export const idFromKey = (key: string): Id => new Uint8Array(Buffer.from(key, 'latin1'));

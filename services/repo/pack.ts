@@ -1,0 +1,104 @@
+/**
+ * Pack files: many sealed blobs in one storage object (docs/design.md, "Packs").
+ *
+ *   "FRYP" | version 1 | kind (0 data, 1 tree) | 0 | 0 | epk (32)      40-byte header
+ *   blob 0 | blob 1 | …                                                each AEAD(packKey, codec ‖ payload)
+ *   trailer = AEAD(packKey, canonical msgpack [[id, type, offset, length, rawLength], …], aad = "FRYP" ‖ header)
+ *   trailerLength (u32 little-endian) | "FRYP"
+ *
+ * The pack ID is SHA-256 of the whole file. The trailer makes every pack
+ * self-describing, so the index can be rebuilt from packs alone.
+ */
+import { open, seal } from '../crypto/aead.ts';
+import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
+import { RepoError, RepoErrorCode } from './errors.ts';
+import { sha256 } from './ids.ts';
+import type { PackKind } from './layout.ts';
+import type { BlobType } from './blob.ts';
+import type { BlobEntry, PackEntry } from './index-file.ts';
+
+export const PACK_HEADER_BYTES = 40;
+const MAGIC = Buffer.from('FRYP', 'latin1');
+
+function header(kind: PackKind, epk: Uint8Array): Uint8Array {
+  const h = new Uint8Array(PACK_HEADER_BYTES);
+  h.set(MAGIC, 0);
+  h[4] = 1;
+  h[5] = kind;
+  h.set(epk, 8);
+  return h;
+}
+
+const trailerAad = (h: Uint8Array): Uint8Array => Buffer.concat([MAGIC, h]);
+
+/** Collects sealed blobs for one pack in memory; finish() produces the file. */
+export class PackBuilder {
+  readonly kind: PackKind;
+  readonly epk: Uint8Array;
+  readonly key: Uint8Array;
+  private readonly parts: Uint8Array[] = [];
+  private readonly entries: BlobEntry[] = [];
+  private offset = PACK_HEADER_BYTES;
+
+  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array) {
+    this.kind = kind;
+    this.epk = epk;
+    this.key = key;
+    this.parts.push(header(kind, epk));
+  }
+
+  get size(): number {
+    return this.offset;
+  }
+
+  get blobCount(): number {
+    return this.entries.length;
+  }
+
+  append(id: Uint8Array, type: BlobType, sealed: Uint8Array, rawLength: number): void {
+    this.entries.push({ id, type, offset: this.offset, length: sealed.length, rawLength });
+    this.parts.push(sealed);
+    this.offset += sealed.length;
+  }
+
+  finish(): { id: Uint8Array; bytes: Uint8Array; entry: Omit<PackEntry, 'id'> } {
+    const h = this.parts[0] as Uint8Array;
+    const list = encodeCanonical(this.entries.map((e) => [e.id, e.type, e.offset, e.length, e.rawLength]));
+    const trailer = seal(this.key, list, trailerAad(h));
+    const tail = new Uint8Array(8);
+    new DataView(tail.buffer).setUint32(0, trailer.length, true);
+    tail.set(MAGIC, 4);
+    const bytes = Buffer.concat([...this.parts, trailer, tail]);
+    return { id: sha256(bytes), bytes, entry: { kind: this.kind, epk: this.epk, blobs: this.entries } };
+  }
+}
+
+/** Parses a whole pack's header and trailer. Throws repo.corrupt on any mismatch. */
+export function readPackTrailer(bytes: Uint8Array, keyFor: (kind: PackKind, epk: Uint8Array) => Uint8Array, what: string): Omit<PackEntry, 'id'> {
+  const bad = (msg: string, cause?: unknown) => new RepoError(RepoErrorCode.Corrupt, `${what}: ${msg}`, { details: { pack: what }, cause });
+  if (bytes.length < PACK_HEADER_BYTES + 8 || !MAGIC.equals(bytes.subarray(0, 4)) || !MAGIC.equals(bytes.subarray(bytes.length - 4))) {
+    throw bad('not a pack (bad magic or truncated)');
+  }
+  if (bytes[4] !== 1) throw bad(`unsupported pack version ${bytes[4]}`);
+  const kind = bytes[5] as PackKind;
+  const epk = bytes.slice(8, PACK_HEADER_BYTES);
+  const tlen = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+  const tstart = bytes.length - 8 - tlen;
+  if (tstart < PACK_HEADER_BYTES) throw bad('trailer length out of range');
+  let list: unknown;
+  try {
+    const plain = open(keyFor(kind, epk), bytes.subarray(tstart, bytes.length - 8), trailerAad(bytes.subarray(0, PACK_HEADER_BYTES)), `${what} trailer`);
+    list = decodeMsgpack(plain, `${what} trailer`);
+  } catch (cause) {
+    throw bad('trailer does not open', cause);
+  }
+  if (!Array.isArray(list)) throw bad('trailer is not a list');
+  const blobs = list.map((b: unknown[]) => ({
+    id: b[0] as Uint8Array,
+    type: Number(b[1]) as BlobType,
+    offset: Number(b[2]),
+    length: Number(b[3]),
+    rawLength: Number(b[4]),
+  }));
+  return { kind, epk, blobs };
+}

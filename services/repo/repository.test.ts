@@ -1,0 +1,71 @@
+/** The repository engine in-process, over memory storage. */
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { MemoryStorage } from '../storage/memory.ts';
+import { Repository } from './repository.ts';
+import { RepoWriter } from './repo-writer.ts';
+import { InlineSealer } from './sealer.ts';
+import { BlobType } from './blob.ts';
+import { blobId } from '../crypto/tenant-keys.ts';
+import { KeyKind } from '../crypto/tenant-keys.ts';
+import { readPackTrailer } from './pack.ts';
+import { packKeyFor } from './pack-keys.ts';
+import { Prefix } from './layout.ts';
+import { checkRepository } from './check.ts';
+
+const PW = 'pw';
+
+async function fresh(packSize = 1024 * 1024) {
+  const storage = new MemoryStorage();
+  const repo = await Repository.init(storage, PW, { kdfMemoryMiB: 1, packSize });
+  return { storage, repo };
+}
+
+describe('repository', () => {
+  it('refuses to init twice and to open with a wrong passphrase', async () => {
+    const { storage } = await fresh();
+    await expect(Repository.init(storage, PW, { kdfMemoryMiB: 1 })).rejects.toMatchObject({ code: 'repo.already-exists' });
+    await expect(Repository.open(storage, 'bad')).rejects.toMatchObject({ code: 'repo.wrong-passphrase' });
+    await expect(Repository.open(new MemoryStorage(), PW)).rejects.toMatchObject({ code: 'repo.not-a-repository' });
+  });
+
+  it('writes packs then index, deduplicates, and reads blobs back', async () => {
+    const { storage, repo } = await fresh();
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const blobs = Array.from({ length: 40 }, (_, i) => (i % 2 ? randomBytes(100_000) : Buffer.alloc(100_000, i)));
+    const ids = blobs.map((b) => blobId(repo.keys.idKey, b));
+    for (const [i, b] of blobs.entries()) expect(await writer.addBlob(BlobType.Data, ids[i]!, new Uint8Array(b))).toBe(true);
+    expect(await writer.addBlob(BlobType.Data, ids[0]!, new Uint8Array(blobs[0]!))).toBe(false);
+    await writer.flush();
+    expect(writer.stats.packs).toBeGreaterThan(1);
+
+    const again = await Repository.open(storage, PW);
+    await again.loadIndex();
+    for (const [i, id] of ids.entries()) expect(Buffer.from(await again.readBlob(id, BlobType.Data)).equals(blobs[i]!)).toBe(true);
+
+    // Packs describe themselves: the trailer lists the same blobs as the index.
+    for await (const o of storage.list(Prefix.data)) {
+      const t = readPackTrailer(await storage.load(o.name), (kind, epk) => packKeyFor(kind, epk, again.keys), o.name);
+      for (const b of t.blobs) expect(again.index.has(b.id)).toBe(true);
+    }
+    const report = await checkRepository(again, { readData: true });
+    expect(report.problems).toEqual([]);
+  });
+
+  it('lets a write-only key store data it cannot read back', async () => {
+    const { storage, repo } = await fresh();
+    await repo.addKey('writer-pw', { host: 'w', kdfMemoryMiB: 1, kind: KeyKind.Writer });
+    const w = await Repository.open(storage, 'writer-pw');
+    expect(w.canReadContent).toBe(false);
+    await w.loadIndex();
+    const writer = new RepoWriter(w, new InlineSealer());
+    const data = randomBytes(5000);
+    const id = blobId(w.keys.idKey, data);
+    await writer.addBlob(BlobType.Data, id, new Uint8Array(data));
+    await writer.flush();
+    await expect(w.readBlob(id)).rejects.toMatchObject({ code: 'crypto.no-private-key' });
+    const owner = await Repository.open(storage, PW);
+    await owner.loadIndex();
+    expect(Buffer.from(await owner.readBlob(id)).equals(data)).toBe(true);
+  });
+});

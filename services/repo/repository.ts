@@ -1,0 +1,246 @@
+/**
+ * A repository opened with a key: config, keys, index and snapshot access,
+ * and blob reads. Writing blobs goes through RepoWriter (repo-writer.ts);
+ * this type only reads, plus the small whole-object saves (index, snapshot).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Storage } from '../storage/storage.ts';
+import { isNotFound } from '../storage/storage.ts';
+import { hasCode } from '../../protocol/errors.ts';
+import { CryptoErrorCode } from '../crypto/errors.ts';
+import { keyFileInfo, openKeyFile, sealKeyFile } from '../crypto/key-file.ts';
+import { KeyKind, newTenantKeys, objectKey, writerKeys, type TenantKeys } from '../crypto/tenant-keys.ts';
+import { generateX25519 } from '../crypto/x25519.ts';
+import { RepoError, RepoErrorCode } from './errors.ts';
+import { decodeConfig, encodeConfig, DEFAULT_PACK_SIZE, MAX_PACK_SIZE, MIN_PACK_SIZE, type RepoConfig } from './config.ts';
+import { ObjectType, openObject, sealObject } from './sealed-object.ts';
+import { Prefix, idOfName, indexName, keyName, snapshotName, PackKind } from './layout.ts';
+import { fromHex, sha256, toHex, idKey } from './ids.ts';
+import { MasterIndex, type BlobLocation } from './master-index.ts';
+import { decodeIndex, encodeIndex, type PackEntry } from './index-file.ts';
+import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.ts';
+import { decodeTree, type TreeNode } from './tree.ts';
+import { openBlob, type BlobType } from './blob.ts';
+import { packKeyFor } from './pack-keys.ts';
+import { DEFAULT_ZSTD_LEVEL } from './compression.ts';
+
+export interface InitOptions {
+  readonly host?: string;
+  readonly kdfMemoryMiB?: number;
+  readonly packSize?: number;
+  readonly zstdLevel?: number;
+  readonly chunker?: { minSize: number; avgSize: number; maxSize: number };
+}
+
+export interface SnapshotRecord {
+  readonly id: string;
+  readonly snapshot: Snapshot;
+}
+
+const DEFAULT_CHUNKING = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
+
+export class Repository {
+  readonly storage: Storage;
+  readonly config: RepoConfig;
+  readonly keys: TenantKeys;
+  readonly index = new MasterIndex();
+  private readonly objKey: Uint8Array;
+  private readonly packKeys = new Map<string, Uint8Array>();
+  private indexLoaded = false;
+
+  private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
+    this.storage = storage;
+    this.config = config;
+    this.keys = keys;
+    this.objKey = objectKey(keys);
+  }
+
+  static async init(storage: Storage, passphrase: string, opts: InitOptions = {}): Promise<Repository> {
+    const existing = await storage.stat(Prefix.config).then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e)));
+    if (existing) throw new RepoError(RepoErrorCode.AlreadyExists, `a repository already exists at ${storage.location}`);
+    const packSize = opts.packSize ?? DEFAULT_PACK_SIZE;
+    if (packSize < MIN_PACK_SIZE || packSize > MAX_PACK_SIZE) {
+      throw new RepoError(RepoErrorCode.Unsupported, `pack size must be between ${MIN_PACK_SIZE} and ${MAX_PACK_SIZE} bytes`);
+    }
+    const keys = newTenantKeys(toHex(randomBytes(32)).slice(0, 32), generateX25519, (n) => randomBytes(n));
+    const config: RepoConfig = {
+      version: 1,
+      id: keys.repoId,
+      chunker: { ...(opts.chunker ?? DEFAULT_CHUNKING), seed: randomBytes(32) },
+      packSize,
+      zstdLevel: opts.zstdLevel ?? DEFAULT_ZSTD_LEVEL,
+      publicKey: keys.publicKey,
+    };
+    const repo = new Repository(storage, config, keys);
+    // Key first, config last: a half-initialised location has no config and is not taken for a repository.
+    await repo.addKey(passphrase, { host: opts.host ?? hostname(), kdfMemoryMiB: opts.kdfMemoryMiB, kind: KeyKind.Owner });
+    await storage.save(Prefix.config, sealObject(repo.objKey, ObjectType.Config, encodeConfig(config), config.zstdLevel));
+    return repo;
+  }
+
+  static async open(storage: Storage, passphrase: string): Promise<Repository> {
+    const configBytes = await storage.load(Prefix.config).catch((e: unknown) => {
+      if (isNotFound(e)) throw new RepoError(RepoErrorCode.NotARepository, `no Ferry repository at ${storage.location} (no config object); create one with \`ferry init\``, { cause: e });
+      throw e;
+    });
+    let keys: TenantKeys | undefined;
+    let tried = 0;
+    for await (const info of storage.list(Prefix.keys)) {
+      tried++;
+      try {
+        keys = await openKeyFile(await storage.load(info.name), passphrase);
+        break;
+      } catch (e) {
+        if (!hasCode(e, CryptoErrorCode.WrongPassphrase)) throw e;
+      }
+    }
+    if (tried === 0) throw new RepoError(RepoErrorCode.NoKey, `repository at ${storage.location} has no keys; it is damaged`);
+    if (!keys) {
+      throw new RepoError(RepoErrorCode.WrongPassphrase, `wrong passphrase: none of the ${tried} key(s) of ${storage.location} opens with it; check FERRY_PASSWORD or FERRY_PASSWORD_FILE`);
+    }
+    const config = decodeConfig(openObject(objectKey(keys), ObjectType.Config, configBytes, 'config'));
+    if (config.id !== keys.repoId) throw new RepoError(RepoErrorCode.Corrupt, 'the key belongs to another repository than this config');
+    return new Repository(storage, config, keys);
+  }
+
+  /** Adds a key file. A writer key can back up but cannot read content. */
+  async addKey(passphrase: string, opts: { host: string; kdfMemoryMiB?: number | undefined; kind: KeyKind }): Promise<string> {
+    const keys = opts.kind === KeyKind.Writer ? writerKeys(this.keys) : this.keys;
+    if (opts.kind === KeyKind.Owner && this.keys.privateKey === null) {
+      throw new RepoError(RepoErrorCode.Unsupported, 'a write-only key cannot create owner keys');
+    }
+    const bytes = await sealKeyFile(keys, passphrase, { host: opts.host, ...(opts.kdfMemoryMiB ? { kdfMemoryMiB: opts.kdfMemoryMiB } : {}) });
+    const id = sha256(bytes);
+    await this.storage.save(keyName(id), bytes);
+    return toHex(id);
+  }
+
+  async listKeys(): Promise<{ id: string; kind: string; host: string; created: string }[]> {
+    const out = [];
+    for await (const o of this.storage.list(Prefix.keys)) {
+      const info = keyFileInfo(await this.storage.load(o.name));
+      out.push({ id: idOfName(o.name), ...info });
+    }
+    return out;
+  }
+
+  // ---- sealed whole objects ------------------------------------------------
+
+  async saveObject(type: typeof ObjectType.Index | typeof ObjectType.Snapshot, payload: Uint8Array): Promise<string> {
+    const bytes = sealObject(this.objKey, type, payload, this.config.zstdLevel);
+    const id = sha256(bytes);
+    await this.storage.save(type === ObjectType.Index ? indexName(id) : snapshotName(id), bytes);
+    return toHex(id);
+  }
+
+  async saveIndex(packs: readonly PackEntry[]): Promise<string> {
+    const id = await this.saveObject(ObjectType.Index, encodeIndex(packs));
+    this.index.indexIds.add(id);
+    for (const p of packs) this.index.addPack(p);
+    return id;
+  }
+
+  async saveSnapshot(s: Snapshot): Promise<string> {
+    return this.saveObject(ObjectType.Snapshot, encodeSnapshot(s));
+  }
+
+  /** Loads index files not loaded yet. Cheap to call again. */
+  async loadIndex(): Promise<MasterIndex> {
+    for await (const o of this.storage.list(Prefix.index)) {
+      const hex = idOfName(o.name);
+      if (this.index.indexIds.has(hex)) continue;
+      const packs = decodeIndex(openObject(this.objKey, ObjectType.Index, await this.storage.load(o.name), o.name), o.name);
+      for (const p of packs) this.index.addPack(p);
+      this.index.indexIds.add(hex);
+    }
+    this.indexLoaded = true;
+    return this.index;
+  }
+
+  async listSnapshots(): Promise<SnapshotRecord[]> {
+    const out: SnapshotRecord[] = [];
+    for await (const o of this.storage.list(Prefix.snapshots)) {
+      const id = idOfName(o.name);
+      out.push({ id, snapshot: await this.loadSnapshotById(id) });
+    }
+    return out.sort((a, b) => (a.snapshot.timeNs < b.snapshot.timeNs ? -1 : a.snapshot.timeNs > b.snapshot.timeNs ? 1 : 0));
+  }
+
+  async loadSnapshotById(hex: string): Promise<Snapshot> {
+    fromHex(hex, 'snapshot id');
+    const name = `${Prefix.snapshots}${hex}`;
+    const bytes = await this.storage.load(name);
+    if (toHex(sha256(bytes)) !== hex) throw new RepoError(RepoErrorCode.Corrupt, `snapshot ${hex} does not match its ID (corrupt object)`);
+    return decodeSnapshot(openObject(this.objKey, ObjectType.Snapshot, bytes, name), name);
+  }
+
+  /** Resolves `latest`, a full ID or a unique prefix of at least 4 hex digits. */
+  async resolveSnapshot(ref: string): Promise<SnapshotRecord> {
+    const all = await this.listSnapshots();
+    if (ref === 'latest') {
+      const last = all.at(-1);
+      if (!last) throw new RepoError(RepoErrorCode.UnknownSnapshot, 'the repository has no snapshots yet');
+      return last;
+    }
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new RepoError(RepoErrorCode.UnknownSnapshot, `${JSON.stringify(ref)} is not a snapshot ID (use 4-64 hex digits or "latest")`);
+    const hits = all.filter((s) => s.id.startsWith(ref));
+    if (hits.length === 0) throw new RepoError(RepoErrorCode.UnknownSnapshot, `no snapshot matches ${ref}`);
+    if (hits.length > 1) throw new RepoError(RepoErrorCode.AmbiguousSnapshot, `${ref} matches ${hits.length} snapshots; give more digits`);
+    return hits[0] as SnapshotRecord;
+  }
+
+  // ---- blobs ----------------------------------------------------------------
+
+  locate(id: Uint8Array): BlobLocation {
+    const loc = this.index.get(id);
+    if (!loc) {
+      throw new RepoError(RepoErrorCode.MissingBlob, `blob ${toHex(id)} is not in the index${this.indexLoaded ? '' : ' (index not loaded)'}`, { details: { blob: toHex(id) } });
+    }
+    return loc;
+  }
+
+  packKey(loc: BlobLocation): Uint8Array {
+    const k = idKey(loc.pack.id);
+    let key = this.packKeys.get(k);
+    if (!key) {
+      key = packKeyFor(loc.pack.kind, loc.pack.epk, this.keys);
+      this.packKeys.set(k, key);
+    }
+    return key;
+  }
+
+  /** Decrypts a blob from its sealed bytes (as read from its pack). */
+  openBlobBytes(id: Uint8Array, loc: BlobLocation, sealed: Uint8Array): Uint8Array {
+    return openBlob(this.packKey(loc), id, loc.type, sealed, `blob ${toHex(id)} in pack ${toHex(loc.pack.id)}`);
+  }
+
+  async readBlob(id: Uint8Array, expected?: BlobType): Promise<Uint8Array> {
+    const loc = this.locate(id);
+    if (expected !== undefined && loc.type !== expected) throw new RepoError(RepoErrorCode.Corrupt, `blob ${toHex(id)} has type ${loc.type}, expected ${expected}`);
+    const sealed = await this.storage.load(loc.pack.name, { offset: loc.offset, length: loc.length });
+    return this.openBlobBytes(id, loc, sealed);
+  }
+
+  private readonly treeCache = new Map<string, TreeNode[]>();
+
+  async loadTree(id: Uint8Array): Promise<TreeNode[]> {
+    const k = idKey(id);
+    const cached = this.treeCache.get(k);
+    if (cached) return cached;
+    const nodes = decodeTree(await this.readBlob(id, 1), `tree ${toHex(id)}`);
+    if (this.treeCache.size > 256) this.treeCache.clear();
+    this.treeCache.set(k, nodes);
+    return nodes;
+  }
+
+  get canReadContent(): boolean {
+    return this.keys.privateKey !== null;
+  }
+
+  async close(): Promise<void> {
+    await this.storage.close();
+  }
+}
+
+export { PackKind };
