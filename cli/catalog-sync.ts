@@ -1,0 +1,32 @@
+/**
+ * Keeps the local catalog in step with the repository: applies snapshots of
+ * the session's source that it has not seen, in time order; when one older
+ * than the newest applied snapshot is missing, it rebuilds from scratch so
+ * that history stays ordered.
+ */
+import type { Session } from './session.ts';
+import type { Catalog } from '../services/catalog/index.ts';
+import type { Repository, SnapshotRecord } from '../services/repo/repository.ts';
+import { catalogListings } from '../services/repo/catalog-feed.ts';
+
+export async function syncCatalog(s: Session, opts: { rebuild?: boolean } = {}): Promise<{ catalog: Catalog; applied: number }> {
+  const repo = await s.repo();
+  const catalog = await s.catalog();
+  const mine = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source);
+  let firstMissing = mine.findIndex((r) => !catalog.hasSnapshot(r.id));
+  if (opts.rebuild || (firstMissing >= 0 && mine.slice(firstMissing).some((r) => catalog.hasSnapshot(r.id)))) {
+    catalog.reset();
+    firstMissing = 0;
+  }
+  if (firstMissing < 0) return { catalog, applied: 0 };
+  let applied = 0;
+  for (const r of mine.slice(firstMissing)) {
+    await applyOne(repo, catalog, r);
+    applied++;
+  }
+  return { catalog, applied };
+}
+
+export async function applyOne(repo: Repository, catalog: Catalog, r: SnapshotRecord): Promise<void> {
+  await catalog.applySnapshot({ id: r.id, time: new Date(Number(r.snapshot.timeNs / 1_000_000n)) }, catalogListings(repo, r.snapshot));
+}

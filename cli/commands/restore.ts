@@ -1,0 +1,90 @@
+import { basename, dirname, resolve } from 'node:path';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { UsageError } from '../usage-error.ts';
+import { formatBytes } from '../progress.ts';
+import { parseSnapshotRef } from '../snapshot-ref.ts';
+import { syncCatalog } from '../catalog-sync.ts';
+import { findNode, displayPath } from '../../services/repo/tree-walk.ts';
+import { NodeType } from '../../services/repo/tree.ts';
+import { Restorer, type RestoreResult } from '../../services/repo/restore.ts';
+import { splitPath } from '../../services/repo/selection.ts';
+import { requirePrivateKey } from '../../services/crypto/tenant-keys.ts';
+import type { Session } from '../session.ts';
+
+/** The 64-bit content hash as 16 hex digits, the checksum users see. */
+export const checksumHex = (h: bigint): string => BigInt.asUintN(64, h).toString(16).padStart(16, '0');
+
+function report(s: Session, r: RestoreResult, target: string): ExitCode {
+  s.print({ target, ...r }, () => [
+    ...r.problems.map((p) => `error: ${p.path}: ${p.message}`),
+    `restored ${r.files} files, ${r.dirs} dirs, ${formatBytes(r.bytes)} to ${target}${r.errors ? ` with ${r.errors} problem(s)` : ''}`,
+  ]);
+  return r.errors > 0 ? ExitCode.Warnings : ExitCode.Ok;
+}
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  usage: 'ferry restore SNAPSHOT[:PATH] --target DIR [--content-only]',
+  summary: 'restore a snapshot, or one directory or file of it, under DIR',
+  async run(args, s) {
+    const { values, positionals } = parseCommandArgs('restore', args, { target: { type: 'string' }, 'content-only': { type: 'boolean' } });
+    if (!positionals[0] || !values.target) throw new UsageError(`restore: needs a snapshot and --target\nusage: ${restoreCommand.usage}`);
+    const repo = await s.repo();
+    requirePrivateKey(repo.keys, 'restore');
+    const ref = parseSnapshotRef(positionals[0]);
+    const rec = await repo.resolveSnapshot(ref.snap);
+    await repo.loadIndex();
+    const node = await findNode(repo, rec.snapshot.tree, ref.parts);
+    if (!node) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+    const target = resolve(values.target);
+    const bar = s.progress();
+    const total = rec.snapshot.summary.bytes;
+    const restorer = new Restorer(repo, {
+      contentOnly: values['content-only'] ?? false,
+      log: s.log.child({ op: 'restore', snapshot: rec.id.slice(0, 12) }),
+      onProgress: (p) => bar.update(`${p.files} files, ${formatBytes(p.bytes)}`, ref.parts.length === 0 && total > 0 ? p.bytes / total : undefined),
+    });
+    const result = node.type === NodeType.Dir && node.subtree ? await restorer.restoreTree(node.subtree, target) : await restorer.restoreOne(node, target);
+    bar.done();
+    return report(s, result, target);
+  },
+};
+
+export const restoreFileCommand: Command = {
+  name: 'restore-file',
+  usage: 'ferry restore-file FILE [--version N | --checksum C] [--content-only]',
+  summary: 'restore a stored version of FILE next to it as FILE.<checksum>',
+  async run(args, s) {
+    const { values, positionals } = parseCommandArgs('restore-file', args, { version: { type: 'string' }, checksum: { type: 'string' }, 'content-only': { type: 'boolean' } });
+    if (!positionals[0]) throw new UsageError(`restore-file: which file?\nusage: ${restoreFileCommand.usage}`);
+    if (values.version && values.checksum) throw new UsageError('restore-file: give --version or --checksum, not both');
+    const file = resolve(positionals[0]);
+    const repo = await s.repo();
+    requirePrivateKey(repo.keys, 'restore-file');
+    const { catalog } = await syncCatalog(s);
+    const versions = catalog.history(splitPath(file)).filter((v) => !v.deleted).reverse(); // oldest first, numbered from 1
+    if (versions.length === 0) throw new UsageError(`restore-file: no stored version of ${file} (see \`ferry log ${file}\`)`);
+    let pick = versions.at(-1)!;
+    if (values.version) {
+      const n = Number(values.version);
+      const v = versions[n - 1];
+      if (!Number.isInteger(n) || !v) throw new UsageError(`restore-file: --version must be 1..${versions.length}`);
+      pick = v;
+    } else if (values.checksum) {
+      const want = values.checksum.toLowerCase();
+      const hits = versions.filter((v) => checksumHex(v.hash).startsWith(want));
+      if (hits.length !== 1) throw new UsageError(`restore-file: checksum ${want} matches ${hits.length} versions of ${file}`);
+      pick = hits[0]!;
+    }
+    const rec = await repo.resolveSnapshot(pick.snapshotId);
+    await repo.loadIndex();
+    const node = await findNode(repo, rec.snapshot.tree, splitPath(file));
+    if (!node || node.type !== NodeType.File) throw new UsageError(`restore-file: ${file} is not a file in snapshot ${rec.id.slice(0, 12)}`);
+    const name = `${basename(file)}.${checksumHex(node.hash ?? 0n)}`;
+    const restorer = new Restorer(repo, { contentOnly: values['content-only'] ?? false, log: s.log.child({ op: 'restore-file' }) });
+    const result = await restorer.restoreOne({ ...node, name, nlink: 1 }, dirname(file));
+    return report(s, result, resolve(dirname(file), name));
+  },
+};

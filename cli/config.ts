@@ -1,0 +1,67 @@
+/**
+ * CLI configuration compiled once from flags and environment into a
+ * complete, validated object. Nothing else reads process.env.
+ */
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from './usage-error.ts';
+
+export interface CliConfig {
+  /** Repository location (path or URL); undefined when not given. */
+  readonly repo: string | undefined;
+  readonly password: { readonly from: 'env' } | { readonly from: 'file'; readonly path: string } | { readonly from: 'prompt' } | { readonly from: 'none' };
+  readonly stateDir: string;
+  readonly host: string;
+  /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
+  readonly source: string;
+  readonly json: boolean;
+  readonly logLevel: string;
+  readonly prettyLogs: boolean;
+  readonly progress: boolean;
+}
+
+export interface GlobalFlags {
+  repo?: string | undefined;
+  json?: boolean | undefined;
+  verbose?: boolean | undefined;
+  quiet?: boolean | undefined;
+  host?: string | undefined;
+  source?: string | undefined;
+  'password-file'?: string | undefined;
+}
+
+const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function toSafeId(s: string): string {
+  const id = s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
+  return id.length > 0 ? id : 'default';
+}
+
+export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY: boolean): CliConfig {
+  const host = flags.host ?? env.FERRY_HOST ?? hostname();
+  const source = flags.source ?? env.FERRY_SOURCE ?? toSafeId(host);
+  if (!ID_RE.test(source)) throw new UsageError(`source ${JSON.stringify(source)} must match [A-Za-z0-9_-] (it becomes part of a path)`);
+  const pwFile = flags['password-file'] ?? env.FERRY_PASSWORD_FILE;
+  const password = env.FERRY_PASSWORD !== undefined
+    ? ({ from: 'env' } as const)
+    : pwFile
+      ? ({ from: 'file', path: resolve(pwFile) } as const)
+      : isTTY
+        ? ({ from: 'prompt' } as const)
+        : ({ from: 'none' } as const);
+  const stateDir = resolve(env.FERRY_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'ferry'));
+  const json = flags.json ?? false;
+  const level = env.FERRY_LOG_LEVEL ?? (flags.verbose ? 'debug' : flags.quiet ? 'error' : 'info');
+  const prettyEnv = env.FERRY_LOG_FORMAT;
+  return {
+    repo: flags.repo ?? env.FERRY_REPO,
+    password,
+    stateDir,
+    host,
+    source,
+    json,
+    logLevel: level,
+    prettyLogs: prettyEnv === 'pretty' || (prettyEnv !== 'json' && process.stderr.isTTY === true),
+    progress: !json && !flags.quiet && process.stderr.isTTY === true,
+  };
+}

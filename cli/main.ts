@@ -1,0 +1,127 @@
+/**
+ * `ferry` command-line entry: global flags, dispatch, and the mapping from
+ * errors to messages and exit codes (exit-codes.ts).
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from './command.ts';
+import { ExitCode } from './exit-codes.ts';
+import { compileConfig, type GlobalFlags } from './config.ts';
+import { createRootLogger } from './logger.ts';
+import { Session } from './session.ts';
+import { UsageError } from './usage-error.ts';
+import { FerryError } from '../protocol/errors.ts';
+import { initCommand, keyCommand } from './commands/init.ts';
+import { backupCommand } from './commands/backup.ts';
+import { snapshotsCommand, lsCommand, diffCommand } from './commands/snapshots.ts';
+import { restoreCommand, restoreFileCommand } from './commands/restore.ts';
+import { logCommand, catalogCommand } from './commands/history.ts';
+import { checkCommand } from './commands/check.ts';
+import { dirCommand, addCommand, statusCommand } from './commands/workspace.ts';
+
+const COMMANDS: readonly Command[] = [
+  initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, logCommand, restoreCommand, restoreFileCommand,
+  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand,
+];
+
+const GLOBAL_OPTIONS = {
+  repo: { type: 'string', short: 'r' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
+  host: { type: 'string' },
+  source: { type: 'string' },
+  'password-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: ferry [--repo PATH] [--json] [-v|-q] COMMAND [ARGS]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'global options: --repo PATH (or FERRY_REPO), --password-file F (or FERRY_PASSWORD / FERRY_PASSWORD_FILE),',
+    '  --json, --host NAME, --source ID, -v/--verbose, -q/--quiet',
+    'exit codes: 0 ok, 1 failed, 2 usage error, 3 finished with warnings',
+    'run `ferry COMMAND --help` for a command\'s usage',
+  ].join('\n');
+}
+
+/** Splits argv into global flags (before the command) and the command's own arguments. */
+function splitArgs(argv: string[]): { globals: string[]; name: string | undefined; rest: string[] } {
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) break;
+    globals.push(a);
+    const key = a.replace(/^--?/, '').split('=')[0]!;
+    const opt = Object.entries(GLOBAL_OPTIONS).find(([k, o]) => k === key || ('short' in o && o.short === key));
+    if (opt && opt[1].type === 'string' && !a.includes('=')) globals.push(argv[++i] ?? '');
+    i++;
+  }
+  return { globals, name: argv[i], rest: argv.slice(i + 1) };
+}
+
+/** Pulls global flags out of a command's arguments too, so `ferry backup --repo X dir` works. */
+function extractGlobals(rest: string[]): { flags: string[]; rest: string[] } {
+  const flags: string[] = [];
+  const out: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const key = a.startsWith('--') ? a.slice(2).split('=')[0]! : a.startsWith('-') && a.length === 2 ? a.slice(1) : '';
+    const opt = key ? Object.entries(GLOBAL_OPTIONS).find(([k, o]) => k === key || ('short' in o && o.short === key)) : undefined;
+    if (opt && opt[0] !== 'help') {
+      flags.push(a);
+      if (opt[1].type === 'string' && !a.includes('=')) flags.push(rest[++i] ?? '');
+    } else out.push(a);
+  }
+  return { flags, rest: out };
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
+  let session: Session | undefined;
+  let json = argv.includes('--json');
+  try {
+    const split = splitArgs(argv);
+    const inner = extractGlobals(split.rest);
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...split.globals, ...inner.flags], options: GLOBAL_OPTIONS, strict: true, allowPositionals: false });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const flags = parsed.values as GlobalFlags & { help?: boolean };
+    const cmd = COMMANDS.find((c) => c.name === split.name);
+    if (!split.name || (flags.help && !cmd)) {
+      process.stdout.write(help() + '\n');
+      return split.name || flags.help ? ExitCode.Ok : ExitCode.Usage;
+    }
+    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(split.name)}; run \`ferry --help\``);
+    if (inner.rest.includes('--help') || inner.rest.includes('-h')) {
+      process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+      return ExitCode.Ok;
+    }
+    const cfg = compileConfig(flags, env, process.stdin.isTTY === true);
+    json = cfg.json;
+    const log = createRootLogger({ level: cfg.logLevel, pretty: cfg.prettyLogs }).child({ cmd: cmd.name });
+    session = new Session(cfg, log, env);
+    return await cmd.run(inner.rest, session);
+  } catch (err) {
+    return reportError(err, json);
+  } finally {
+    await session?.close().catch(() => {});
+  }
+}
+
+function reportError(err: unknown, json: boolean): ExitCode {
+  const usage = err instanceof UsageError;
+  const code = err instanceof FerryError ? err.code : ((err as { code?: string }).code ?? 'error');
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) process.stdout.write(JSON.stringify({ error: { code, message } }) + '\n');
+  process.stderr.write(`ferry: ${message}${usage ? '' : ` [${code}]`}\n`);
+  if (!usage && !(err instanceof FerryError) && process.env.FERRY_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+  return usage ? ExitCode.Usage : ExitCode.Failed;
+}

@@ -1,0 +1,102 @@
+/**
+ * What a command works with: the compiled config, a logger, output helpers,
+ * and lazily opened repository, blob workers and catalog. close() releases
+ * whatever was opened and is safe to call twice.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CliConfig } from './config.ts';
+import { readPassword } from './password.ts';
+import { UsageError } from './usage-error.ts';
+import { openStorage } from '../services/storage/open.ts';
+import { withRetry } from '../services/storage/retry.ts';
+import { Repository } from '../services/repo/repository.ts';
+import { BlobWorkers } from '../services/repo/blob-workers.ts';
+import { Catalog } from '../services/catalog/index.ts';
+import { progressLine, type ProgressLine } from './progress.ts';
+
+export class Session {
+  readonly cfg: CliConfig;
+  readonly log: Logger;
+  readonly env: NodeJS.ProcessEnv;
+  private repoP: Promise<Repository> | undefined;
+  private workers: BlobWorkers | undefined;
+  private catalogs = new Map<string, Catalog>();
+  private closed = false;
+
+  constructor(cfg: CliConfig, log: Logger, env: NodeJS.ProcessEnv) {
+    this.cfg = cfg;
+    this.log = log;
+    this.env = env;
+  }
+
+  requireRepoLocation(): string {
+    if (!this.cfg.repo) throw new UsageError('no repository given: use --repo PATH or set FERRY_REPO');
+    return this.cfg.repo;
+  }
+
+  /** Storage with retries. `create` makes a missing local directory (only `init` should). */
+  async openStorage(opts: { create?: boolean } = {}) {
+    const storage = await openStorage(this.requireRepoLocation(), opts);
+    return withRetry(storage, {
+      onRetry: ({ op, name, attempt, delayMs, error }) =>
+        this.log.warn({ op, object: name, attempt, delayMs, err: (error as Error).message }, 'storage operation failed; retrying'),
+    });
+  }
+
+  repo(): Promise<Repository> {
+    this.repoP ??= (async () => {
+      const storage = await this.openStorage();
+      try {
+        return await Repository.open(storage, await readPassword(this.cfg, this.env));
+      } catch (e) {
+        await storage.close();
+        throw e;
+      }
+    })();
+    return this.repoP;
+  }
+
+  async blobWorkers(): Promise<BlobWorkers> {
+    const repo = await this.repo();
+    this.workers ??= new BlobWorkers(repo.config, repo.keys.idKey);
+    return this.workers;
+  }
+
+  /** The catalog of this repository and the configured source (or another source). */
+  async catalog(source = this.cfg.source): Promise<Catalog> {
+    const repo = await this.repo();
+    let c = this.catalogs.get(source);
+    if (!c) {
+      const dir = join(this.cfg.stateDir, 'catalog', repo.config.id);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      c = Catalog.open(join(dir, `${source}.sqlite`));
+      this.catalogs.set(source, c);
+    }
+    return c;
+  }
+
+  progress(): ProgressLine {
+    return progressLine(this.cfg.progress);
+  }
+
+  /** Prints a result: JSON when --json, else the text lines. */
+  print(json: unknown, text: () => string | string[]): void {
+    if (this.cfg.json) {
+      process.stdout.write(JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      return;
+    }
+    const t = text();
+    const out = Array.isArray(t) ? t.join('\n') : t;
+    if (out.length > 0) process.stdout.write(out + '\n');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.workers?.close();
+    for (const c of this.catalogs.values()) c.close();
+    if (this.repoP) await (await this.repoP.catch(() => undefined))?.close();
+  }
+}

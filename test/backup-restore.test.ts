@@ -1,0 +1,171 @@
+/**
+ * End-to-end: the real CLI backs up a tree into a local repository and
+ * restores it byte-identically, with metadata; change detection, dedup,
+ * encryption at rest, passphrase and corruption handling.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cp, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeCliEnv, type CliEnv } from './cli-harness.ts';
+import { buildTree, MARKER } from './tree-fixture.ts';
+import { compareTrees } from './compare-trees.ts';
+
+const exec = promisify(execFile);
+
+async function repoBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).size;
+  }
+  return total;
+}
+
+interface BackupJson {
+  id: string;
+  status: string;
+  summary: { filesRead: number; newBytes: number; files: number };
+  errors: { path: string; message: string }[];
+}
+
+describe('backup and restore through the CLI', () => {
+  let t: CliEnv;
+  let src: string;
+  let first: BackupJson;
+
+  beforeAll(async () => {
+    t = await makeCliEnv();
+    src = join(t.dir, 'src');
+    await buildTree(src);
+    const init = await t.run(['init', '--kdf-memory', '8']);
+    expect(init.code, init.stderr).toBe(0);
+    first = await t.json<BackupJson>(['backup', src]);
+  });
+  afterAll(() => t.cleanup());
+
+  it('restores byte-identically with modes and mtimes', async () => {
+    expect(first.status).toBe('ok');
+    const out = join(t.dir, 'restored');
+    const r = await t.run(['restore', `${first.id.slice(0, 10)}:${src}`, '--target', out]);
+    expect(r.code, r.stderr).toBe(0);
+    await exec('diff', ['-r', '--no-dereference', src, out]);
+    expect(await compareTrees(src, out, { metadata: true })).toEqual([]);
+    const a = await lstat(join(out, 'a', 'hello.txt'));
+    const b = await lstat(join(out, 'hardlink-to-hello'));
+    expect(a.ino).toBe(b.ino);
+  });
+
+  it('restores content only when asked', async () => {
+    const out = join(t.dir, 'content-only');
+    const r = await t.run(['restore', `latest:${src}/script.sh`, '--target', out, '--content-only']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(join(out, 'script.sh'), 'utf8')).toContain('echo hi');
+    expect((await stat(join(out, 'script.sh'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('reads no content on an unchanged second backup and adds under 1 MiB', async () => {
+    const before = await repoBytes(t.repo);
+    const second = await t.json<BackupJson>(['backup', src]);
+    expect(second.summary.filesRead).toBe(0);
+    expect(second.summary.newBytes).toBeLessThan(1024 * 1024);
+    expect((await repoBytes(t.repo)) - before).toBeLessThan(1024 * 1024);
+  });
+
+  it('stores a copy of a large file almost for free', async () => {
+    await mkdir(join(src, 'copies'));
+    await cp(join(src, 'big.bin'), join(src, 'copies', 'big-copy.bin'));
+    const before = await repoBytes(t.repo);
+    const third = await t.json<BackupJson>(['backup', src]);
+    expect(third.summary.filesRead).toBe(1);
+    expect((await repoBytes(t.repo)) - before).toBeLessThan(256 * 1024);
+  });
+
+  it('keeps no plaintext in the repository', async () => {
+    const marker = Buffer.from(MARKER);
+    for (const e of await readdir(t.repo, { recursive: true, withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const bytes = await readFile(join(e.parentPath, e.name));
+      expect(bytes.includes(marker), `${e.name} holds plaintext`).toBe(false);
+      expect(bytes.includes(Buffer.from('hello world')), `${e.name} holds plaintext`).toBe(false);
+    }
+  });
+
+  it('refuses a wrong passphrase clearly, with a non-zero exit', async () => {
+    const r = await t.run(['snapshots'], { env: { FERRY_PASSWORD: 'wrong' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/wrong passphrase/);
+  });
+
+  it('lists, diffs and checks', async () => {
+    const snaps = await t.json<{ id: string }[]>(['snapshots']);
+    expect(snaps.length).toBe(3);
+    const d = await t.run(['diff', snaps[1]!.id, snaps[2]!.id]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain(`+  ${src}/copies/big-copy.bin`);
+    const ls = await t.run(['ls', 'latest', `${src}/a`]);
+    expect(ls.stdout).toContain(`${src}/a/hello.txt`);
+    const c = await t.run(['check', '--read-data']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+  });
+});
+
+describe('damage and bad input', () => {
+  it('names the damaged pack and the affected files, and exits non-zero', async () => {
+    const t = await makeCliEnv();
+    try {
+      const src = join(t.dir, 'src');
+      await mkdir(src);
+      await writeFile(join(src, 'victim.txt'), 'precious data\n'.repeat(100));
+      expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
+      expect((await t.run(['backup', src])).code).toBe(0);
+      const packs = (await readdir(join(t.repo, 'data'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      expect(packs.length).toBe(1);
+      const file = join(packs[0]!.parentPath, packs[0]!.name);
+      const bytes = await readFile(file);
+      bytes[60] = bytes[60]! ^ 0xff; // inside the first blob, after the 40-byte header
+      await writeFile(file, bytes);
+      const r = await t.run(['check', '--read-data']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(packs[0]!.name);
+      expect(r.stdout).toContain(`${src}/victim.txt`);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('names an unreadable file and exits 3', async () => {
+    const t = await makeCliEnv();
+    try {
+      const src = join(t.dir, 'src');
+      await mkdir(src);
+      await writeFile(join(src, 'ok.txt'), 'fine\n');
+      await writeFile(join(src, 'secret.txt'), 'no access\n', { mode: 0o000 });
+      // Root reads everything, so as root the backup runs as the unprivileged "nobody" user.
+      const asRoot = process.getuid?.() === 0;
+      const who = asRoot ? { uid: 65534, gid: 65534 } : {};
+      if (asRoot) await exec('chmod', ['-R', 'a+rwX', t.dir]).then(() => exec('chmod', ['000', join(src, 'secret.txt')]));
+      expect((await t.run(['init', '--kdf-memory', '8'], who)).code).toBe(0);
+      const r = await t.run(['backup', src], who);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain(join(src, 'secret.txt'));
+      const snaps = JSON.parse((await t.run(['snapshots', '--json'], who)).stdout) as { status: string }[];
+      expect(snaps[0]!.status).toBe('warning');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('rejects a missing repository and bad usage with distinct codes', async () => {
+    const t = await makeCliEnv();
+    try {
+      const r = await t.run(['snapshots']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no Ferry repository/);
+      expect((await t.run(['restore', 'latest'])).code).toBe(2);
+      expect((await t.run(['frobnicate'])).code).toBe(2);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
