@@ -1,0 +1,384 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCode } from '../../protocol/errors.ts';
+import {
+  DEFAULT_CHUNKER_PARAMS,
+  chunkFile,
+  chunkLengths,
+  chunkStream,
+  findCut,
+  gearTable,
+  validateChunkerParams,
+  type ChunkerParams,
+} from './chunker.ts';
+import { testStream, testStreamBytes } from './test-stream.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SMALL: ChunkerParams = { minSize: 2048, avgSize: 8192, maxSize: 65536 };
+
+/** Seed of the published vectors: the 32 bytes 0x00, 0x01, …, 0x1f. */
+const VECTOR_SEED = Uint8Array.from({ length: 32 }, (_, i) => i);
+
+/*
+ * TEST VECTORS (on-disk format). Data is the test stream of test-stream.ts:
+ * SHA-256(u32le(0)) || SHA-256(u32le(1)) || …; the gear seed is VECTOR_SEED.
+ * Cross-checked against an independent, literal Python transcription of the
+ * algorithm in the chunker.ts doc comment.
+ */
+const VECTOR_GEAR_FIRST4 = [0xcb0d171b, 0x6fd9448b, 0x52702857, 0x38534c94];
+
+/** Default params (512 KiB / 1 MiB / 8 MiB) over the first 12 MiB of the stream. */
+const VECTOR_DEFAULT_12MIB = [
+  1291911, 618762, 1587495, 1143272, 811861, 1113096, 1160368, 1170813, 794037, 1633007, 1079038, 179252,
+];
+
+/** {minSize: 2048, avgSize: 8192, maxSize: 65536} over the first 256 KiB of the stream. */
+const VECTOR_SMALL_256KIB = [
+  10136, 8195, 12948, 8418, 10194, 8458, 12523, 4391, 9291, 10228, 8354, 9639, 8445, 10051, 13508, 10300, 8205, 4184,
+  9555, 7134, 16322, 8328, 8546, 4713, 5765, 11646, 9506, 10275, 2886,
+];
+
+/** Same small params over 256 KiB of zero bytes: the hash settles without a cut, so every chunk is maxSize. */
+const VECTOR_SMALL_ZEROS_256KIB = [65536, 65536, 65536, 65536];
+
+/** Fast deterministic pseudo-random bytes (AES-256-CTR keystream under a label-derived key). */
+function prng(label: string, length: number): Uint8Array {
+  const key = createHash('sha256').update(label).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const out = new Uint8Array(length);
+  const zeros = Buffer.alloc(Math.min(length, 16 * MiB));
+  for (let off = 0; off < length; off += zeros.length) {
+    const n = Math.min(zeros.length, length - off);
+    out.set(cipher.update(zeros.subarray(0, n)), off);
+  }
+  return out;
+}
+
+async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let off = 0; off < data.length; off += size) yield data.subarray(off, Math.min(data.length, off + size));
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
+function sha(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function expectWithinBounds(lengths: number[], params: ChunkerParams, total: number): void {
+  expect(lengths.reduce((a, b) => a + b, 0)).toBe(total);
+  lengths.forEach((len, i) => {
+    expect(len).toBeLessThanOrEqual(params.maxSize);
+    if (i < lengths.length - 1) expect(len).toBeGreaterThanOrEqual(params.minSize);
+    else expect(len).toBeGreaterThan(0);
+  });
+}
+
+const gear = gearTable(VECTOR_SEED);
+let stream12: Uint8Array;
+let dir: string;
+
+beforeAll(async () => {
+  stream12 = testStreamBytes(12 * MiB);
+  dir = await mkdtemp(join(tmpdir(), 'ferry-chunker-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('gear table', () => {
+  it('matches the published first values', () => {
+    expect(Array.from(gear.subarray(0, 4))).toEqual(VECTOR_GEAR_FIRST4);
+    expect(gear.length).toBe(256);
+  });
+
+  it('follows SHA-256(seed || i) for every entry', () => {
+    for (let i = 0; i < 256; i++) {
+      const d = createHash('sha256').update(VECTOR_SEED).update(Uint8Array.of(i)).digest();
+      expect(gear[i]).toBe(d.readUInt32LE(0));
+    }
+  });
+
+  it('rejects seeds that are not 32 bytes', () => {
+    expect(() => gearTable(new Uint8Array(31))).toThrow(expect.objectContaining({ code: 'chunker.bad-seed' }));
+  });
+});
+
+describe('test stream', () => {
+  it('is SHA-256 of a little-endian u32 counter', () => {
+    const s = testStreamBytes(70);
+    const d1 = createHash('sha256').update(Uint8Array.of(1, 0, 0, 0)).digest();
+    expect(Buffer.from(s.subarray(32, 64))).toEqual(d1);
+    expect(sha(concat([testStreamBytes(32)]))).toBe(sha(createHash('sha256').update(new Uint8Array(4)).digest()));
+    expect(s.subarray(0, 50)).toEqual(testStreamBytes(50));
+  });
+});
+
+describe('test vectors', () => {
+  it('default params over 12 MiB of the test stream', () => {
+    expect(chunkLengths(stream12, gear)).toEqual(VECTOR_DEFAULT_12MIB);
+  });
+
+  it('small params over 256 KiB of the test stream', () => {
+    expect(chunkLengths(stream12.subarray(0, 256 * KiB), gear, SMALL)).toEqual(VECTOR_SMALL_256KIB);
+  });
+
+  it('small params over 256 KiB of zeros', () => {
+    expect(chunkLengths(new Uint8Array(256 * KiB), gear, SMALL)).toEqual(VECTOR_SMALL_ZEROS_256KIB);
+  });
+
+  it('uses maskS = 0xFFFFFC00 before avgSize and maskL = 0xFFFFC000 after it (1 MiB)', () => {
+    const { minSize, avgSize, maxSize } = DEFAULT_CHUNKER_PARAMS;
+    const g = new Uint32Array(256);
+    // Data of byte 1 only: the first hashed byte gives h = g[1].
+    const ones = new Uint8Array(minSize + 100).fill(1);
+    g[1] = 0x3ff; // bits 0..9: outside maskS, cuts at once
+    expect(findCut(ones, 0, ones.length, g)).toBe(minSize + 1);
+    // 0x400: h = 0x400 * (2^k - 1) keeps bits >= 10 set and settles at
+    // 0xFFFFFC00, so it never cuts under either mask.
+    g[1] = 0x400;
+    expect(findCut(ones, 0, ones.length, g)).toBe(ones.length);
+
+    // Byte 2 at offset avgSize (the first byte hashed under maskL) turns
+    // h = 0xFFFFFC00 into (0xFFFFF800 + g[2]) mod 2^32.
+    const data = new Uint8Array(avgSize + 100).fill(1);
+    data[avgSize] = 2;
+    g[2] = 0x4400; // h = 0x3C00: fails maskS, passes maskL: cut right there
+    expect(findCut(data, 0, data.length, g)).toBe(avgSize + 1);
+    g[2] = 0x4800; // h = 0x4000: bit 14 is inside maskL, no cut
+    expect(findCut(data, 0, data.length, g)).toBe(data.length);
+    // The same byte one position earlier is judged by maskS and does not cut.
+    const early = new Uint8Array(avgSize + 100).fill(1);
+    early[avgSize - 1] = 2;
+    g[2] = 0x4400;
+    expect(findCut(early, 0, early.length, g)).toBe(early.length);
+    // No cut at all: the chunk stops at maxSize.
+    const long = new Uint8Array(maxSize + 5).fill(1);
+    expect(findCut(long, 0, long.length, g)).toBe(maxSize);
+  });
+});
+
+describe('findCut', () => {
+  it('returns the rest when it is at most minSize, and 0 for nothing', () => {
+    const d = stream12.subarray(0, SMALL.minSize);
+    expect(findCut(d, 0, d.length, gear, SMALL)).toBe(SMALL.minSize);
+    expect(findCut(d, 10, 10, gear, SMALL)).toBe(0);
+  });
+
+  it('never hashes the first minSize bytes of a chunk', () => {
+    const a = stream12.slice(0, 64 * KiB);
+    const b = a.slice();
+    b.fill(0xaa, 0, SMALL.minSize);
+    expect(findCut(a, 0, a.length, gear, SMALL)).toBe(findCut(b, 0, b.length, gear, SMALL));
+  });
+
+  it('without eof answers 0 or the final cut, never a wrong one', () => {
+    const data = stream12.subarray(0, 512 * KiB);
+    const truth = chunkLengths(data, gear, SMALL);
+    let start = 0;
+    for (const len of truth.slice(0, -1)) {
+      for (const avail of [1, SMALL.minSize, SMALL.minSize + 1, len - 1, len, len + 1, SMALL.maxSize - 1, SMALL.maxSize]) {
+        const end = Math.min(data.length, start + avail);
+        const got = findCut(data, start, end, gear, SMALL, false);
+        if (got !== 0) expect(got).toBe(len);
+        if (end - start >= len && end - start > SMALL.minSize) expect(got).toBe(len);
+      }
+      start += len;
+    }
+  });
+
+  it('rejects bad params and ranges with codes', () => {
+    const bad = (p: ChunkerParams): unknown => {
+      try {
+        validateChunkerParams(p);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    expect(hasCode(bad({ minSize: 100, avgSize: 3000, maxSize: 9000 }), 'chunker.bad-params')).toBe(true);
+    expect(hasCode(bad({ minSize: 5000, avgSize: 4096, maxSize: 9000 }), 'chunker.bad-params')).toBe(true);
+    expect(hasCode(bad({ minSize: 1, avgSize: 4, maxSize: 9 }), 'chunker.bad-params')).toBe(true);
+    expect(hasCode(bad({ minSize: 1.5, avgSize: 4096, maxSize: 9000 }), 'chunker.bad-params')).toBe(true);
+    expect(bad(DEFAULT_CHUNKER_PARAMS)).toBeUndefined();
+    expect(() => findCut(new Uint8Array(10), 5, 11, gear)).toThrow(expect.objectContaining({ code: 'chunker.bad-range' }));
+    expect(() => findCut(new Uint8Array(10), 0, 10, new Uint32Array(255))).toThrow(
+      expect.objectContaining({ code: 'chunker.bad-params' }),
+    );
+  });
+});
+
+describe('chunk properties', () => {
+  it('keeps every chunk within [min, max] except the last', () => {
+    expectWithinBounds(chunkLengths(stream12, gear), DEFAULT_CHUNKER_PARAMS, stream12.length);
+    expectWithinBounds(chunkLengths(stream12, gear, SMALL), SMALL, stream12.length);
+  });
+
+  it('handles zero bytes and repetitive data', () => {
+    const zeros = new Uint8Array(20 * MiB + 123);
+    const z = chunkLengths(zeros, gear);
+    expectWithinBounds(z, DEFAULT_CHUNKER_PARAMS, zeros.length);
+    expect(z.slice(0, -1).every((n) => n === DEFAULT_CHUNKER_PARAMS.maxSize)).toBe(true);
+
+    // 64 KiB of the stream repeated: once boundaries resynchronize the chunks
+    // repeat, so there are few distinct chunks.
+    const block = stream12.subarray(0, 64 * KiB);
+    const rep = concat(Array.from({ length: 64 }, () => block));
+    const lengths = chunkLengths(rep, gear, SMALL);
+    expectWithinBounds(lengths, SMALL, rep.length);
+    const hashes = new Set<string>();
+    let pos = 0;
+    for (const len of lengths) {
+      hashes.add(sha(rep.subarray(pos, pos + len)));
+      pos += len;
+    }
+    expect(hashes.size).toBeLessThan(lengths.length / 4);
+
+    // A short period (mostly bytes 0..255 plus a tag) and a data/zeros mix.
+    const pattern = concat(Array.from({ length: 4000 }, () => concat([Uint8Array.from({ length: 1024 }, (_, i) => i & 255), Buffer.from('ferry')])));
+    expectWithinBounds(chunkLengths(pattern, gear), DEFAULT_CHUNKER_PARAMS, pattern.length);
+    const mixed = concat([stream12.subarray(0, 3 * MiB), new Uint8Array(5 * MiB), stream12.subarray(3 * MiB, 6 * MiB)]);
+    expectWithinBounds(chunkLengths(mixed, gear), DEFAULT_CHUNKER_PARAMS, mixed.length);
+  });
+
+  it('is deterministic, and depends on the seed', () => {
+    const data = stream12.subarray(0, 4 * MiB);
+    expect(chunkLengths(data, gearTable(VECTOR_SEED), SMALL)).toEqual(chunkLengths(data, gear, SMALL));
+    const other = gearTable(new Uint8Array(32).fill(7));
+    expect(chunkLengths(data, other, SMALL)).not.toEqual(chunkLengths(data, gear, SMALL));
+  });
+
+  it('confines an insertion in 40 MiB of random data to the chunks around it', () => {
+    const data = prng('ferry-chunker-edit', 40 * MiB);
+    const mid = 20 * MiB + 12345;
+    const edited = concat([data.subarray(0, mid), Buffer.from('hello'), data.subarray(mid)]);
+    const hashesOf = (d: Uint8Array): string[] => {
+      const out: string[] = [];
+      let pos = 0;
+      for (const len of chunkLengths(d, gear)) {
+        out.push(sha(d.subarray(pos, pos + len)));
+        pos += len;
+      }
+      return out;
+    };
+    const before = hashesOf(data);
+    const after = hashesOf(edited);
+    const known = new Set(before);
+    const fresh = after.filter((h) => !known.has(h));
+    expect(before.length).toBeGreaterThan(20);
+    // Normally exactly one chunk changes; allow a second if the edit creates or removes a cut.
+    expect(fresh.length).toBeGreaterThanOrEqual(1);
+    expect(fresh.length).toBeLessThanOrEqual(2);
+    expect(after.length - fresh.length).toBeGreaterThanOrEqual(before.length - 2);
+  });
+});
+
+describe('streaming', () => {
+  it('yields the vector boundaries from the test stream iterator', async () => {
+    const chunks = await collect(chunkStream(testStream(12 * MiB, 999_999), gear));
+    expect(chunks.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
+    expect(sha(concat(chunks))).toBe(sha(stream12));
+  });
+
+  for (const size of [1, 7, 4096, 1_000_000]) {
+    it(`matches whole-buffer chunking with ${size}-byte pieces`, async () => {
+      const small = stream12.subarray(0, size < 100 ? 256 * KiB : 12 * MiB);
+      const got = await collect(chunkStream(pieces(small, size), gear, SMALL));
+      expect(got.map((c) => c.length)).toEqual(chunkLengths(small, gear, SMALL));
+      expect(sha(concat(got))).toBe(sha(small));
+      if (size >= 4096) {
+        const big = await collect(chunkStream(pieces(stream12, size), gear));
+        expect(big.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
+      }
+    });
+  }
+
+  it('matches with 7-byte pieces under default params', async () => {
+    const data = stream12.subarray(0, 3 * MiB);
+    const got = await collect(chunkStream(pieces(data, 7), gear));
+    expect(got.map((c) => c.length)).toEqual(chunkLengths(data, gear));
+  });
+
+  it('matches with pieces of varying sizes and a source that reuses its buffer', async () => {
+    const data = stream12.subarray(0, 6 * MiB);
+    async function* reusing(): AsyncGenerator<Uint8Array> {
+      const buf = new Uint8Array(3 * MiB);
+      const sizes = [1, 9 * MiB, 3, 2 * MiB + 5, 77, 8 * MiB, 123_457];
+      for (let off = 0, k = 0; off < data.length; k++) {
+        const n = Math.min(sizes[k % sizes.length]!, buf.length, data.length - off);
+        buf.set(data.subarray(off, off + n));
+        yield buf.subarray(0, n);
+        buf.fill(0xee); // scribble: the chunker must have copied what it needs
+        off += n;
+      }
+    }
+    const got = await collect(chunkStream(reusing(), gear, SMALL));
+    expect(got.map((c) => c.length)).toEqual(chunkLengths(data, gear, SMALL));
+    expect(sha(concat(got))).toBe(sha(data));
+  });
+
+  it('yields fresh, exactly-sized buffers', async () => {
+    const got = await collect(chunkStream(pieces(stream12.subarray(0, 1 * MiB), 100_000), gear, SMALL));
+    for (const c of got) {
+      expect(c.byteOffset).toBe(0);
+      expect(c.buffer.byteLength).toBe(c.length);
+    }
+    expect(new Set(got.map((c) => c.buffer)).size).toBe(got.length);
+  });
+
+  it('handles empty and tiny inputs', async () => {
+    expect(await collect(chunkStream(pieces(new Uint8Array(0), 10), gear))).toEqual([]);
+    const one = await collect(chunkStream(pieces(Uint8Array.of(42), 10), gear));
+    expect(one.map((c) => Array.from(c))).toEqual([[42]]);
+  });
+});
+
+describe('chunkFile', () => {
+  it('matches the vectors on a file, for several read sizes', async () => {
+    const path = join(dir, 'stream12');
+    await writeFile(path, stream12);
+    for (const bufferSize of [4096, 1_000_000, undefined, 64 * MiB]) {
+      const chunks = await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, bufferSize ? { bufferSize } : {}));
+      expect(chunks.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
+      expect(sha(concat(chunks))).toBe(sha(stream12));
+    }
+  });
+
+  it('matches whole-buffer chunking with 1- and 7-byte reads', async () => {
+    const data = stream12.subarray(0, 32 * KiB); // a few chunks: 1-byte reads are slow
+    const path = join(dir, 'small');
+    await writeFile(path, data);
+    for (const bufferSize of [1, 7]) {
+      const chunks = await collect(chunkFile(path, gear, SMALL, { bufferSize }));
+      expect(chunks.map((c) => c.length)).toEqual(chunkLengths(data, gear, SMALL));
+    }
+  });
+
+  it('chunks an empty file to nothing and a file under minSize to one chunk', async () => {
+    const empty = join(dir, 'empty');
+    await writeFile(empty, new Uint8Array(0));
+    expect(await collect(chunkFile(empty, gear))).toEqual([]);
+    const tiny = join(dir, 'tiny');
+    await writeFile(tiny, stream12.subarray(0, 1000));
+    const chunks = await collect(chunkFile(tiny, gear));
+    expect(chunks.map((c) => c.length)).toEqual([1000]);
+  });
+
+  it('reports a missing file as chunker.io', async () => {
+    await expect(collect(chunkFile(join(dir, 'nope'), gear))).rejects.toSatisfy((err: unknown) =>
+      hasCode(err, 'chunker.io'),
+    );
+  });
+});
