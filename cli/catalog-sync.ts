@@ -19,6 +19,7 @@ export async function syncCatalog(s: Session, opts: { rebuild?: boolean } = {}):
     firstMissing = 0;
   }
   if (firstMissing < 0) return { catalog, applied: 0 };
+  await repo.loadIndex(); // trees are read through the index
   let applied = 0;
   for (const r of mine.slice(firstMissing)) {
     await applyOne(repo, catalog, r);
