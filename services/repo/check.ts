@@ -6,16 +6,12 @@
  * hash back to its ID; damaged blobs are traced to the files that use them.
  */
 import type { Repository } from './repository.ts';
-import { Prefix, idOfName } from './layout.ts';
-import { ObjectType, openObject } from './sealed-object.ts';
-import { decodeIndex } from './index-file.ts';
+import { Prefix, PackKind, idOfName } from './layout.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
-import { idKey, sha256, toHex } from './ids.ts';
+import { idFromKey, idKey, sha256, toHex } from './ids.ts';
 import { NodeType } from './tree.ts';
 import { walkTree, displayPath } from './tree-walk.ts';
 import { errorMessage } from './error-text.ts';
-import { objectKey } from '../crypto/tenant-keys.ts';
-import { PackKind } from './layout.ts';
 
 export const ProblemKind = {
   UnreadableIndex: 'unreadable-index',
@@ -48,21 +44,11 @@ export interface CheckReport {
 
 export async function checkRepository(repo: Repository, opts: { readData: boolean; onProgress?: (r: CheckReport) => void }): Promise<CheckReport> {
   const report: CheckReport = { problems: [], notes: [], snapshots: 0, packs: 0, blobsRead: 0, bytesRead: 0 };
-  const objKey = objectKey(repo.keys);
 
   // 1. Index files, each on its own so one bad file does not hide the rest.
-  for await (const o of repo.storage.list(Prefix.index)) {
-    const hex = idOfName(o.name);
-    if (repo.index.indexIds.has(hex)) continue;
-    try {
-      const bytes = await repo.storage.load(o.name);
-      if (toHex(sha256(bytes)) !== hex) throw new Error('content does not match its ID');
-      for (const p of decodeIndex(openObject(objKey, ObjectType.Index, bytes, o.name), o.name)) repo.index.addPack(p);
-      repo.index.indexIds.add(hex);
-    } catch (err) {
-      report.problems.push({ kind: ProblemKind.UnreadableIndex, message: `index ${hex}: ${errorMessage(err)}` });
-    }
-  }
+  await repo.loadIndex({
+    onError: (name, err) => report.problems.push({ kind: ProblemKind.UnreadableIndex, message: `${name}: ${errorMessage(err)}` }),
+  });
 
   // 2. Packs named by the index must exist with a plausible size.
   const stored = new Map<string, number>();
@@ -97,7 +83,7 @@ export async function checkRepository(repo: Repository, opts: { readData: boolea
       let bad = 0;
       const canOpen = p.kind === PackKind.Tree || repo.canReadContent;
       for (const [k, loc] of byPack.get(p.name) ?? []) {
-        const id = new Uint8Array(Buffer.from(k, 'latin1'));
+        const id = idFromKey(k);
         if (!canOpen) continue;
         report.blobsRead++;
         try {
@@ -156,12 +142,13 @@ export async function checkRepository(repo: Repository, opts: { readData: boolea
   }
   for (const [k, pack] of damaged) {
     const files = affected.get(k) ?? [];
+    const blob = toHex(idFromKey(k));
     report.problems.push({
       kind: ProblemKind.DamagedBlob,
       pack,
-      blob: Buffer.from(k, 'latin1').toString('hex'),
+      blob,
       files,
-      message: `blob ${Buffer.from(k, 'latin1').toString('hex').slice(0, 16)} in pack ${pack} is damaged; affected files: ${files.length ? files.join(', ') : 'none (unreferenced)'}`,
+      message: `blob ${blob.slice(0, 16)} in pack ${pack} is damaged; affected files: ${files.length ? files.join(', ') : 'none (unreferenced)'}`,
     });
   }
   return report;

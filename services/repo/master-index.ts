@@ -2,7 +2,7 @@
  * The in-memory union of all index files: blob ID -> where it is stored.
  * Keys are 32-char latin1 strings of the blob ID; one Map entry per blob.
  */
-import { idKey, toHex } from './ids.ts';
+import { idKey } from './ids.ts';
 import { packName, type PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { PackEntry } from './index-file.ts';
@@ -67,9 +67,5 @@ export class MasterIndex {
 
   *allBlobs(): IterableIterator<[string, BlobLocation]> {
     yield* this.blobs.entries();
-  }
-
-  describe(id: Uint8Array): string {
-    return toHex(id).slice(0, 16);
   }
 }

@@ -28,7 +28,6 @@ export interface RepoWriterOptions {
   readonly batchBytes?: number;
   readonly batchItems?: number;
   readonly indexEvery?: number;
-  readonly saveConcurrency?: number;
 }
 
 export interface WriterStats {
@@ -59,6 +58,8 @@ export class RepoWriter {
   private readonly saves = new Set<Promise<void>>();
   private readonly unindexed: PackEntry[] = [];
   private pendingBytes = 0;
+  private inFlightBatches = 0;
+  /** Woken whenever a batch settles, a pack is saved, or something fails. */
   private waiters: (() => void)[] = [];
   private failure: unknown = null;
 
@@ -71,7 +72,6 @@ export class RepoWriter {
       batchBytes: opts.batchBytes ?? 2 * 1024 * 1024,
       batchItems: opts.batchItems ?? 256,
       indexEvery: opts.indexEvery ?? 64,
-      saveConcurrency: opts.saveConcurrency ?? 4,
     };
   }
 
@@ -106,9 +106,7 @@ export class RepoWriter {
     this.pendingBytes += data.length;
     if (b.bytes >= this.opts.batchBytes || b.items.length >= this.opts.batchItems) this.dispatch(kind);
     if (pack.assigned >= this.repo.config.packSize) this.rotate(kind);
-    while (this.pendingBytes > this.opts.maxPendingBytes && !this.failure) {
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
+    while (this.pendingBytes > this.opts.maxPendingBytes && !this.failure) await this.changed();
     this.throwIfFailed();
     return true;
   }
@@ -119,21 +117,18 @@ export class RepoWriter {
       this.dispatch(kind);
       if (this.current.has(kind)) this.rotate(kind);
     }
-    while (this.saves.size > 0 || this.inFlightBatches > 0) {
-      await Promise.race([...this.saves, this.nextSettle()]).catch(() => {});
-    }
+    while (this.saves.size > 0 || this.inFlightBatches > 0) await this.changed();
     this.throwIfFailed();
     await this.writeIndex();
   }
 
-  private inFlightBatches = 0;
-  private settleWaiters: (() => void)[] = [];
-  private nextSettle(): Promise<void> {
-    return new Promise((r) => this.settleWaiters.push(r));
+  private changed(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
   }
-  private settled(): void {
-    const w = this.settleWaiters;
-    this.settleWaiters = [];
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
     for (const r of w) r();
   }
 
@@ -177,7 +172,7 @@ export class RepoWriter {
         pack.inFlight--;
         this.inFlightBatches--;
         this.release(bytes, pack);
-        this.settled();
+        this.wake();
       });
   }
 
@@ -208,16 +203,13 @@ export class RepoWriter {
       .finally(() => {
         this.saves.delete(save);
         this.unblock(held);
-        this.settled();
       });
     this.saves.add(save);
   }
 
   private unblock(bytes: number): void {
     this.pendingBytes -= bytes;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const r of w) r();
+    this.wake();
   }
 
   private async writeIndex(): Promise<void> {
@@ -227,9 +219,7 @@ export class RepoWriter {
 
   private fail(e: unknown): void {
     if (!this.failure) this.failure = e;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const r of w) r();
+    this.wake();
   }
 
   private throwIfFailed(): void {

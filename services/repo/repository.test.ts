@@ -12,6 +12,7 @@ import { readPackTrailer } from './pack.ts';
 import { packKeyFor } from './pack-keys.ts';
 import { Prefix } from './layout.ts';
 import { checkRepository } from './check.ts';
+import { StorageError, StorageErrorCode } from '../storage/storage.ts';
 
 const PW = 'pw';
 
@@ -68,4 +69,23 @@ describe('repository', () => {
     await owner.loadIndex();
     expect(Buffer.from(await owner.readBlob(id)).equals(data)).toBe(true);
   });
+
+  it('surfaces a full disk as storage.no-space and writes no index or snapshot after it', async () => {
+    const { storage, repo } = await fresh();
+    const realSave = storage.save.bind(storage);
+    let full = false;
+    storage.save = async (name, data) => {
+      if (full) throw new StorageError(StorageErrorCode.NoSpace, 'disk is full');
+      return realSave(name, data);
+    };
+    full = true;
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const data = randomBytes(2_000_000);
+    await writer.addBlob(BlobType.Data, blobId(repo.keys.idKey, data), new Uint8Array(data));
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'storage.no-space' });
+    const names: string[] = [];
+    for await (const o of storage.list('')) names.push(o.name);
+    expect(names.filter((n) => n.startsWith(Prefix.index) || n.startsWith(Prefix.snapshots))).toEqual([]);
+  });
 });
+

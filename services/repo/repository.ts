@@ -15,7 +15,7 @@ import { generateX25519 } from '../crypto/x25519.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { decodeConfig, encodeConfig, DEFAULT_PACK_SIZE, MAX_PACK_SIZE, MIN_PACK_SIZE, type RepoConfig } from './config.ts';
 import { ObjectType, openObject, sealObject } from './sealed-object.ts';
-import { Prefix, idOfName, indexName, keyName, snapshotName, PackKind } from './layout.ts';
+import { Prefix, idOfName, indexName, keyName, snapshotName } from './layout.ts';
 import { fromHex, sha256, toHex, idKey } from './ids.ts';
 import { MasterIndex, type BlobLocation } from './master-index.ts';
 import { decodeIndex, encodeIndex, type PackEntry } from './index-file.ts';
@@ -145,14 +145,24 @@ export class Repository {
     return this.saveObject(ObjectType.Snapshot, encodeSnapshot(s));
   }
 
-  /** Loads index files not loaded yet. Cheap to call again. */
-  async loadIndex(): Promise<MasterIndex> {
+  /**
+   * Loads index files not loaded yet; cheap to call again. Each file must
+   * match its ID. With `onError`, a bad file is reported and skipped (check
+   * uses this to list every bad file); without it, the first one throws.
+   */
+  async loadIndex(opts: { onError?: (name: string, err: unknown) => void } = {}): Promise<MasterIndex> {
     for await (const o of this.storage.list(Prefix.index)) {
       const hex = idOfName(o.name);
       if (this.index.indexIds.has(hex)) continue;
-      const packs = decodeIndex(openObject(this.objKey, ObjectType.Index, await this.storage.load(o.name), o.name), o.name);
-      for (const p of packs) this.index.addPack(p);
-      this.index.indexIds.add(hex);
+      try {
+        const bytes = await this.storage.load(o.name);
+        if (toHex(sha256(bytes)) !== hex) throw new RepoError(RepoErrorCode.Corrupt, `${o.name} does not match its ID (corrupt object)`);
+        for (const p of decodeIndex(openObject(this.objKey, ObjectType.Index, bytes, o.name), o.name)) this.index.addPack(p);
+        this.index.indexIds.add(hex);
+      } catch (err) {
+        if (!opts.onError) throw err;
+        opts.onError(o.name, err);
+      }
     }
     this.indexLoaded = true;
     return this.index;
@@ -243,4 +253,3 @@ export class Repository {
   }
 }
 
-export { PackKind };

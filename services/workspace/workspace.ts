@@ -76,4 +76,3 @@ export class Workspace {
   }
 }
 
-export { within as isWithin };
