@@ -262,14 +262,16 @@ class BackupRun {
   private async saveLarge(path: string, meta: TreeNode): Promise<TreeNode> {
     const scanned = await this.opts.scanner.scanFile(path, meta.size);
     this.reader.noteScanned(scanned.size);
-    const missing = scanned.chunks.filter((c) => c.data === undefined && !this.writer.has(c.id));
-    const reread = missing.length > 0 ? await this.reader.readRanges(path, missing) : [];
-    const rereadById = new Map(missing.map((c, i) => [c, reread[i]]));
     for (const c of scanned.chunks) {
-      const data = c.data ?? rereadById.get(c);
-      if (data === undefined) continue; // known blob, nothing to store
+      if (c.data !== undefined) await this.writer.addBlob(BlobType.Data, c.id, c.data);
+    }
+    // Chunks of files too large to come back whole are read again, one at a time, if still unknown.
+    const missing = scanned.chunks.filter((c) => c.data === undefined && !this.writer.has(c.id));
+    let i = 0;
+    for await (const data of this.reader.readRanges(path, missing)) {
+      const c = missing[i++]!;
       // A chunk read a second time must still be the chunk that was hashed, or the blob would lie about its ID.
-      if (c.data === undefined && !Buffer.from(blobId(this.repo.keys.idKey, data)).equals(c.id)) {
+      if (!Buffer.from(blobId(this.repo.keys.idKey, data)).equals(c.id)) {
         throw new Error(`file changed while it was being read (at byte ${c.offset}); back it up again`);
       }
       await this.writer.addBlob(BlobType.Data, c.id, data);

@@ -35,17 +35,19 @@ export class ContentReader {
     return data;
   }
 
-  async readRanges(path: string, ranges: readonly { offset: number; length: number }[]): Promise<Uint8Array[]> {
+  /**
+   * Reads ranges of one file, one at a time, as the consumer asks for them,
+   * so a large file never sits in memory whole.
+   */
+  async *readRanges(path: string, ranges: Iterable<{ offset: number; length: number }>): AsyncGenerator<Uint8Array> {
     const fh = await open(path, 'r');
     try {
-      const out: Uint8Array[] = [];
       for (const r of ranges) {
-        const buf = Buffer.allocUnsafe(r.length);
+        const buf = Buffer.allocUnsafeSlow(r.length);
         const { bytesRead } = await fh.read(buf, 0, r.length, r.offset);
         this.bytesRead += bytesRead;
-        out.push(bytesRead === r.length ? buf : buf.subarray(0, bytesRead));
+        yield bytesRead === r.length ? buf : buf.subarray(0, bytesRead);
       }
-      return out;
     } finally {
       await fh.close();
     }
