@@ -30,6 +30,7 @@ export const HKDF_INFO = {
   object: 'ferry/v1/object',
   dataPack: 'ferry/v1/data-pack',
   treePack: 'ferry/v1/tree-pack',
+  packTrailer: 'ferry/v1/pack-trailer',
 } as const;
 
 const EMPTY = new Uint8Array(0);

@@ -34,6 +34,7 @@ export function computeVectors(): Record<string, string> {
   const metaKey = bytes(0x80, 32);
   v['object-key'] = hex(hkdf32(metaKey, new Uint8Array(0), HKDF_INFO.object));
   v['tree-pack-key'] = hex(hkdf32(metaKey, bytes(0xa0, 32), HKDF_INFO.treePack));
+  v['trailer-key'] = hex(hkdf32(metaKey, bytes(0xa0, 32), HKDF_INFO.packTrailer));
 
   const tenantPriv = bytes(0x10, 32);
   const tenantPub = publicFromPrivate(tenantPriv);

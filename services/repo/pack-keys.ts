@@ -22,6 +22,16 @@ export function newPackKey(kind: PackKind, keys: TenantKeys): PackKey {
   return { epk, key: hkdf32(keys.metaKey, epk, HKDF_INFO.treePack) };
 }
 
+/**
+ * Key of a pack's trailer (its list of blobs). Derived from metaKey for
+ * every kind of pack, so a write-only worker can read the trailer of a pack
+ * that was stored but never indexed (a crash between the two) and index it,
+ * instead of uploading the same data again.
+ */
+export function trailerKeyFor(epk: Uint8Array, keys: TenantKeys): Uint8Array {
+  return hkdf32(keys.metaKey, epk, HKDF_INFO.packTrailer);
+}
+
 /** Recovers a pack's key for reading. Data packs need the owner key. */
 export function packKeyFor(kind: PackKind, epk: Uint8Array, keys: TenantKeys): Uint8Array {
   if (kind === PackKind.Tree) return hkdf32(keys.metaKey, epk, HKDF_INFO.treePack);

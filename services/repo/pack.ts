@@ -3,11 +3,12 @@
  *
  *   "FRYP" | version 1 | kind (0 data, 1 tree) | 0 | 0 | epk (32)      40-byte header
  *   blob 0 | blob 1 | …                                                each AEAD(packKey, codec ‖ payload)
- *   trailer = AEAD(packKey, canonical msgpack [[id, type, offset, length, rawLength], …], aad = "FRYP" ‖ header)
+ *   trailer = AEAD(trailerKey, canonical msgpack [[id, type, offset, length, rawLength], …], aad = "FRYP" ‖ header)
  *   trailerLength (u32 little-endian) | "FRYP"
  *
  * The pack ID is SHA-256 of the whole file. The trailer makes every pack
- * self-describing, so the index can be rebuilt from packs alone.
+ * self-describing, so the index can be rebuilt from packs alone; its key
+ * comes from metaKey (pack-keys.ts), so writers can do that too.
  */
 import { open, seal } from '../crypto/aead.ts';
 import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
@@ -36,14 +37,16 @@ export class PackBuilder {
   readonly kind: PackKind;
   readonly epk: Uint8Array;
   readonly key: Uint8Array;
+  private readonly trailerKey: Uint8Array;
   private readonly parts: Uint8Array[] = [];
   private readonly entries: BlobEntry[] = [];
   private offset = PACK_HEADER_BYTES;
 
-  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array) {
+  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array) {
     this.kind = kind;
     this.epk = epk;
     this.key = key;
+    this.trailerKey = trailerKey;
     this.parts.push(header(kind, epk));
   }
 
@@ -64,7 +67,7 @@ export class PackBuilder {
   finish(): { id: Uint8Array; bytes: Uint8Array; entry: Omit<PackEntry, 'id'> } {
     const h = this.parts[0] as Uint8Array;
     const list = encodeCanonical(this.entries.map((e) => [e.id, e.type, e.offset, e.length, e.rawLength]));
-    const trailer = seal(this.key, list, trailerAad(h));
+    const trailer = seal(this.trailerKey, list, trailerAad(h));
     const tail = new Uint8Array(8);
     new DataView(tail.buffer).setUint32(0, trailer.length, true);
     tail.set(MAGIC, 4);
@@ -73,8 +76,8 @@ export class PackBuilder {
   }
 }
 
-/** Parses a whole pack's header and trailer. Throws repo.corrupt on any mismatch. */
-export function readPackTrailer(bytes: Uint8Array, keyFor: (kind: PackKind, epk: Uint8Array) => Uint8Array, what: string): Omit<PackEntry, 'id'> {
+/** Parses a pack's header and trailer (given the whole pack, or its header and tail). Throws repo.corrupt on any mismatch. */
+export function readPackTrailer(bytes: Uint8Array, trailerKeyFor: (epk: Uint8Array) => Uint8Array, what: string): Omit<PackEntry, 'id'> {
   const bad = (msg: string, cause?: unknown) => new RepoError(RepoErrorCode.Corrupt, `${what}: ${msg}`, { details: { pack: what }, cause });
   if (bytes.length < PACK_HEADER_BYTES + 8 || !MAGIC.equals(bytes.subarray(0, 4)) || !MAGIC.equals(bytes.subarray(bytes.length - 4))) {
     throw bad('not a pack (bad magic or truncated)');
@@ -87,7 +90,7 @@ export function readPackTrailer(bytes: Uint8Array, keyFor: (kind: PackKind, epk:
   if (tstart < PACK_HEADER_BYTES) throw bad('trailer length out of range');
   let list: unknown;
   try {
-    const plain = open(keyFor(kind, epk), bytes.subarray(tstart, bytes.length - 8), trailerAad(bytes.subarray(0, PACK_HEADER_BYTES)), `${what} trailer`);
+    const plain = open(trailerKeyFor(epk), bytes.subarray(tstart, bytes.length - 8), trailerAad(bytes.subarray(0, PACK_HEADER_BYTES)), `${what} trailer`);
     list = decodeMsgpack(plain, `${what} trailer`);
   } catch (cause) {
     throw bad('trailer does not open', cause);

@@ -16,7 +16,7 @@
 import type { Repository } from './repository.ts';
 import type { Sealer, SealItem } from './sealer.ts';
 import { PackBuilder } from './pack.ts';
-import { newPackKey } from './pack-keys.ts';
+import { newPackKey, trailerKeyFor } from './pack-keys.ts';
 import { PackKind } from './layout.ts';
 import { packName } from './layout.ts';
 import { BlobType } from './blob.ts';
@@ -136,7 +136,7 @@ export class RepoWriter {
     let p = this.current.get(kind);
     if (!p) {
       const { epk, key } = newPackKey(kind, this.repo.keys);
-      p = { builder: new PackBuilder(kind, epk, key), inFlight: 0, assigned: 0, held: 0, closed: false };
+      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys)), inFlight: 0, assigned: 0, held: 0, closed: false };
       this.current.set(kind, p);
     }
     return p;

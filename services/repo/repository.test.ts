@@ -9,9 +9,10 @@ import { BlobType } from './blob.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { KeyKind } from '../crypto/tenant-keys.ts';
 import { readPackTrailer } from './pack.ts';
-import { packKeyFor } from './pack-keys.ts';
+import { trailerKeyFor } from './pack-keys.ts';
 import { Prefix } from './layout.ts';
 import { checkRepository } from './check.ts';
+import { adoptOrphanPacks } from './orphans.ts';
 import { StorageError, StorageErrorCode } from '../storage/storage.ts';
 
 const PW = 'pw';
@@ -46,7 +47,7 @@ describe('repository', () => {
 
     // Packs describe themselves: the trailer lists the same blobs as the index.
     for await (const o of storage.list(Prefix.data)) {
-      const t = readPackTrailer(await storage.load(o.name), (kind, epk) => packKeyFor(kind, epk, again.keys), o.name);
+      const t = readPackTrailer(await storage.load(o.name), (epk) => trailerKeyFor(epk, again.keys), o.name);
       for (const b of t.blobs) expect(again.index.has(b.id)).toBe(true);
     }
     const report = await checkRepository(again, { readData: true });
@@ -86,6 +87,32 @@ describe('repository', () => {
     const names: string[] = [];
     for await (const o of storage.list('')) names.push(o.name);
     expect(names.filter((n) => n.startsWith(Prefix.index) || n.startsWith(Prefix.snapshots))).toEqual([]);
+  });
+
+  it('adopts a pack stored without an index, even with a write-only key, instead of storing it again', async () => {
+    const { storage, repo } = await fresh();
+    await repo.addKey('w', { host: 'w', kdfMemoryMiB: 1, kind: KeyKind.Writer });
+    const realSave = storage.save.bind(storage);
+    storage.save = async (name, data) => {
+      if (name.startsWith(Prefix.index)) throw new StorageError(StorageErrorCode.Io, 'crash before the index');
+      return realSave(name, data);
+    };
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const data = randomBytes(300_000);
+    const id = blobId(repo.keys.idKey, data);
+    await writer.addBlob(BlobType.Data, id, new Uint8Array(data));
+    await expect(writer.flush()).rejects.toThrow();
+    storage.save = realSave;
+
+    const w = await Repository.open(storage, 'w');
+    await w.loadIndex();
+    expect(w.index.has(id)).toBe(false);
+    expect(await adoptOrphanPacks(w)).toEqual({ adopted: 1, unreadable: [] });
+    expect(w.index.has(id)).toBe(true);
+    const owner = await Repository.open(storage, PW);
+    await owner.loadIndex();
+    expect(Buffer.from(await owner.readBlob(id)).equals(data)).toBe(true);
+    expect(await adoptOrphanPacks(owner)).toEqual({ adopted: 0, unreadable: [] });
   });
 });
 
