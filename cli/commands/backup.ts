@@ -7,8 +7,7 @@ import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
 import { applyOne } from '../catalog-sync.ts';
 import { workspaceSelection, clearStaged } from '../workspace-backup.ts';
-import { RepoWriter } from '../../services/repo/repo-writer.ts';
-import { runBackup } from '../../services/repo/backup.ts';
+import { backupLocally } from '../../services/jobs/local-pipeline.ts';
 
 export const backupCommand: Command = {
   name: 'backup',
@@ -36,19 +35,15 @@ export const backupCommand: Command = {
     const parent = all.filter((r) => r.snapshot.source === s.cfg.source).at(-1);
     await repo.loadIndex();
     const workers = await s.blobWorkers();
-    const writer = new RepoWriter(repo, workers);
     const bar = s.progress();
     log.info({ paths, parent: parent?.id.slice(0, 12) }, 'backup started');
-    const { id, snapshot } = await runBackup(repo, writer, {
+    const { id, snapshot } = await backupLocally(repo, workers, {
       paths,
       host: s.cfg.host,
       source: s.cfg.source,
       tags: values.tag ?? [],
       parent,
-      scanner: workers,
-      log,
       ...(select ? { selection: select.selection } : {}),
-      onProgress: (p) => bar.update(`${p.files} files, ${formatBytes(p.bytes)} scanned, ${formatBytes(p.bytesRead)} read, ${p.errors} errors  ${p.currentPath}`),
     });
     bar.done();
     await applyOne(repo, await s.catalog(), { id, snapshot });

@@ -48,7 +48,8 @@ export interface TreeNode {
 const utf8 = new TextEncoder();
 export const compareNames = (a: string, b: string): number => Buffer.compare(utf8.encode(a), utf8.encode(b));
 
-function nodeToCanonical(n: TreeNode): Canonical {
+/** A node as canonical MessagePack (the map of §9 in docs/design.md). */
+export function nodeToCanonical(n: TreeNode): Canonical {
   return {
     n: n.name,
     t: n.type,
@@ -79,32 +80,35 @@ export function encodeTree(nodes: readonly TreeNode[]): Uint8Array {
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
 const optBig = (v: unknown): bigint | undefined => (v === undefined || v === null ? undefined : big(v));
 
+/** Inverse of nodeToCanonical; throws repo.corrupt on a malformed node. */
+export function nodeFromCanonical(raw: Record<string, unknown>, what: string): TreeNode {
+  if (typeof raw.n !== 'string' || typeof raw.t !== 'string' || !NODE_TYPES.has(raw.t)) {
+    throw new RepoError(RepoErrorCode.Corrupt, `${what} has a malformed entry`);
+  }
+  return {
+    name: raw.n,
+    type: raw.t as NodeType,
+    mode: Number(raw.m),
+    uid: Number(raw.u),
+    gid: Number(raw.g),
+    size: Number(raw.s),
+    atimeNs: big(raw.at),
+    mtimeNs: big(raw.mt),
+    ctimeNs: big(raw.ct),
+    birthtimeNs: optBig(raw.bt),
+    inode: big(raw.i),
+    device: big(raw.dv),
+    nlink: Number(raw.nl),
+    linkTarget: typeof raw.lt === 'string' ? raw.lt : undefined,
+    rdev: optBig(raw.rd),
+    content: Array.isArray(raw.c) ? (raw.c as Uint8Array[]) : undefined,
+    hash: optBig(raw.h),
+    subtree: raw.st instanceof Uint8Array ? raw.st : undefined,
+  };
+}
+
 export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeNode[] {
   const o = decodeMsgpack(bytes, what) as { v?: unknown; nodes?: unknown };
   if (o.v !== 1 || !Array.isArray(o.nodes)) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
-  return o.nodes.map((raw: Record<string, unknown>) => {
-    if (typeof raw.n !== 'string' || typeof raw.t !== 'string' || !NODE_TYPES.has(raw.t)) {
-      throw new RepoError(RepoErrorCode.Corrupt, `${what} has a malformed entry`);
-    }
-    return {
-      name: raw.n,
-      type: raw.t as NodeType,
-      mode: Number(raw.m),
-      uid: Number(raw.u),
-      gid: Number(raw.g),
-      size: Number(raw.s),
-      atimeNs: big(raw.at),
-      mtimeNs: big(raw.mt),
-      ctimeNs: big(raw.ct),
-      birthtimeNs: optBig(raw.bt),
-      inode: big(raw.i),
-      device: big(raw.dv),
-      nlink: Number(raw.nl),
-      linkTarget: typeof raw.lt === 'string' ? raw.lt : undefined,
-      rdev: optBig(raw.rd),
-      content: Array.isArray(raw.c) ? (raw.c as Uint8Array[]) : undefined,
-      hash: optBig(raw.h),
-      subtree: raw.st instanceof Uint8Array ? raw.st : undefined,
-    };
-  });
+  return o.nodes.map((raw: Record<string, unknown>) => nodeFromCanonical(raw, what));
 }

@@ -1,0 +1,52 @@
+/**
+ * The backup pipeline composed in one process, without a message bus:
+ * walk -> batches -> upload -> assemble -> snapshot. The actors run exactly
+ * these steps with NATS between them; this composition exists so the domain
+ * logic can be tested on its own.
+ */
+import type { Repository } from '../repo/repository.ts';
+import { RepoWriter } from '../repo/repo-writer.ts';
+import type { Sealer } from '../repo/sealer.ts';
+import type { ContentScanner } from '../repo/content.ts';
+import { buildSelection, type Selection } from '../repo/selection.ts';
+import type { Snapshot } from '../repo/snapshot.ts';
+import { walkSource } from './scan-walker.ts';
+import { batchEvents, type BatchLimits } from './batcher.ts';
+import { decodeEvents } from './scan-events.ts';
+import { BatchUploader } from './upload-batch.ts';
+import { TreeAssembler } from './tree-assembler.ts';
+import { writeSnapshot } from './snapshot-writer.ts';
+
+export interface LocalBackupOptions {
+  readonly paths: readonly string[];
+  readonly host: string;
+  readonly source: string;
+  readonly tags?: readonly string[];
+  readonly selection?: Selection;
+  readonly parent?: { id: string; snapshot: Snapshot } | undefined;
+  readonly limits?: BatchLimits;
+}
+
+export async function backupLocally(repo: Repository, workers: Sealer & ContentScanner, opts: LocalBackupOptions): Promise<{ id: string; snapshot: Snapshot }> {
+  const startedMs = Date.now();
+  const writer = new RepoWriter(repo, workers);
+  const uploader = new BatchUploader(repo, writer, workers);
+  const assembler = new TreeAssembler(repo, writer);
+  const walk = walkSource({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
+  for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
+    const { events } = await uploader.process(decodeEvents(batch.events, `batch ${batch.seq}`));
+    for (const e of events) await assembler.push(e);
+  }
+  return writeSnapshot(repo, writer, assembler, {
+    startedMs,
+    host: opts.host,
+    source: opts.source,
+    paths: opts.paths,
+    tags: opts.tags ?? [],
+    parentId: opts.parent?.id,
+    filesRead: uploader.reader.filesRead,
+    newBytes: 0,
+    newBlobs: 0,
+    storedBytes: 0,
+  });
+}

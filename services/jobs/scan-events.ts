@@ -1,0 +1,87 @@
+/**
+ * The event stream of a scan: a depth-first walk of the selected tree as
+ * enter-directory, entry and exit-directory events, in name order. The
+ * scanner cuts it into batches; uploaders fill in file content; the
+ * finalizer replays the whole stream to build tree blobs. Because the
+ * stream is ordered, every event has a position, and a scan can resume after
+ * the last position it published.
+ *
+ * Encoding (canonical MessagePack, inside work.upload messages and
+ * fragments): an array of events, each an array:
+ *   ["d", node]            enter directory (node without subtree)
+ *   ["e"]                  exit the current directory
+ *   ["f", node, path?]     regular file; node.content present when known,
+ *                          else `path` (absolute) says where to read it
+ *   ["o", node]            any other entry (symlink, fifo, socket, device)
+ *   ["x", path, code, msg] an entry that could not be backed up
+ */
+import { encodeCanonical, decodeMsgpack, type Canonical } from '../codec/canonical-msgpack.ts';
+import { compareNames, nodeFromCanonical, nodeToCanonical, type TreeNode } from '../repo/tree.ts';
+import { FerryError } from '../../protocol/errors.ts';
+
+export type ScanEvent =
+  | { readonly t: 'd'; readonly node: TreeNode }
+  | { readonly t: 'e' }
+  | { readonly t: 'f'; readonly node: TreeNode; readonly path?: string | undefined }
+  | { readonly t: 'o'; readonly node: TreeNode }
+  | { readonly t: 'x'; readonly path: string; readonly code: string; readonly message: string };
+
+/** Path components of the event's entry; an exit carries EXIT as its last component. */
+export type Position = readonly string[];
+
+/** Sorts after every name: no name may contain '/'. */
+export const EXIT = '/';
+
+export function comparePositions(a: Position, b: Position): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x === EXIT) return 1;
+    if (y === EXIT) return -1;
+    return compareNames(x, y);
+  }
+  return a.length - b.length;
+}
+
+export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
+  const out: Canonical[] = events.map((e): Canonical => {
+    switch (e.t) {
+      case 'd':
+      case 'o':
+        return [e.t, nodeToCanonical(e.node)];
+      case 'e':
+        return ['e'];
+      case 'f':
+        return e.path === undefined ? ['f', nodeToCanonical(e.node)] : ['f', nodeToCanonical(e.node), e.path];
+      case 'x':
+        return ['x', e.path, e.code, e.message];
+    }
+  });
+  return encodeCanonical(out);
+}
+
+export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
+  const raw = decodeMsgpack(bytes, what);
+  const bad = () => new FerryError('jobs.bad-events', `${what} holds malformed scan events`);
+  if (!Array.isArray(raw)) throw bad();
+  return raw.map((r: unknown): ScanEvent => {
+    if (!Array.isArray(r)) throw bad();
+    const node = () => nodeFromCanonical((r[1] ?? {}) as Record<string, unknown>, what);
+    switch (r[0]) {
+      case 'd':
+        return { t: 'd', node: node() };
+      case 'o':
+        return { t: 'o', node: node() };
+      case 'e':
+        return { t: 'e' };
+      case 'f':
+        return { t: 'f', node: node(), path: typeof r[2] === 'string' ? r[2] : undefined };
+      case 'x':
+        return { t: 'x', path: String(r[1]), code: String(r[2]), message: String(r[3]) };
+      default:
+        throw bad();
+    }
+  });
+}
