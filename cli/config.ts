@@ -14,6 +14,8 @@ export interface CliConfig {
   readonly host: string;
   /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
   readonly source: string;
+  /** Tenant of the jobs this process submits or serves ([A-Za-z0-9_-]); `local` for personal use. */
+  readonly tenant: string;
   readonly json: boolean;
   readonly logLevel: string;
   readonly prettyLogs: boolean;
@@ -27,6 +29,7 @@ export interface GlobalFlags {
   quiet?: boolean | undefined;
   host?: string | undefined;
   source?: string | undefined;
+  tenant?: string | undefined;
   'password-file'?: string | undefined;
 }
 
@@ -41,6 +44,8 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
   const host = flags.host ?? env.FERRY_HOST ?? hostname();
   const source = flags.source ?? env.FERRY_SOURCE ?? toSafeId(host);
   if (!ID_RE.test(source)) throw new UsageError(`source ${JSON.stringify(source)} must match [A-Za-z0-9_-] (it becomes part of a path)`);
+  const tenant = flags.tenant ?? env.FERRY_TENANT ?? 'local';
+  if (!ID_RE.test(tenant) || tenant.length > 64) throw new UsageError(`tenant ${JSON.stringify(tenant)} must match [A-Za-z0-9_-] (at most 64 characters)`);
   const pwFile = flags['password-file'] ?? env.FERRY_PASSWORD_FILE;
   const password = env.FERRY_PASSWORD !== undefined
     ? ({ from: 'env' } as const)
@@ -59,6 +64,7 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     stateDir,
     host,
     source,
+    tenant,
     json,
     logLevel: level,
     prettyLogs: prettyEnv === 'pretty' || (prettyEnv !== 'json' && process.stderr.isTTY === true),

@@ -17,10 +17,12 @@ import { restoreCommand, restoreFileCommand } from './commands/restore.ts';
 import { logCommand, catalogCommand } from './commands/history.ts';
 import { checkCommand } from './commands/check.ts';
 import { dirCommand, addCommand, statusCommand } from './commands/workspace.ts';
+import { serveCommand, jobsCommand, eventsCommand } from './commands/serve.ts';
+import { scanCommand } from './commands/backup.ts';
 
 const COMMANDS: readonly Command[] = [
   initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, logCommand, restoreCommand, restoreFileCommand,
-  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand,
+  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand, scanCommand, serveCommand, jobsCommand, eventsCommand,
 ];
 
 const GLOBAL_OPTIONS = {
@@ -30,6 +32,7 @@ const GLOBAL_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   host: { type: 'string' },
   source: { type: 'string' },
+  tenant: { type: 'string' },
   'password-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -43,7 +46,8 @@ function help(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'global options: --repo PATH (or FERRY_REPO), --password-file F (or FERRY_PASSWORD / FERRY_PASSWORD_FILE),',
-    '  --json, --host NAME, --source ID, -v/--verbose, -q/--quiet',
+    '  --json, --host NAME, --source ID, --tenant ID, -v/--verbose, -q/--quiet',
+    'NATS: with NATS_URL unset, Ferry runs an embedded nats-server under its state directory',
     'exit codes: 0 ok, 1 failed, 2 usage error, 3 finished with warnings',
     'run `ferry COMMAND --help` for a command\'s usage',
   ].join('\n');

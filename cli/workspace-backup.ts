@@ -1,5 +1,5 @@
 /**
- * The selection of a path-less `ferry backup`: in every tracked directory,
+ * What a path-less `ferry backup` walks: in every tracked directory,
  * the files the catalog already tracks plus whatever is staged. Untracked
  * files (never added) are left out, as in bt.
  */
@@ -7,25 +7,12 @@ import { join } from 'node:path';
 import type { Session } from './session.ts';
 import { syncCatalog } from './catalog-sync.ts';
 import { Workspace } from '../services/workspace/workspace.ts';
-import { FULL, splitPath, type Selection } from '../services/repo/selection.ts';
+import { splitPath } from '../services/repo/selection.ts';
 import type { Catalog } from '../services/catalog/index.ts';
 
 export async function openWorkspace(s: Session): Promise<Workspace> {
   const repo = await s.repo();
   return Workspace.open(join(s.cfg.stateDir, 'workspace', `${repo.config.id}.sqlite`));
-}
-
-function addPath(root: Selection, parts: readonly string[]): void {
-  let node = root;
-  for (const [i, part] of parts.entries()) {
-    if (node.full) return;
-    const last = i === parts.length - 1;
-    let child = node.children.get(part);
-    if (last) child = FULL;
-    else if (!child) child = { full: false, children: new Map() };
-    node.children.set(part, child);
-    node = child;
-  }
 }
 
 function* trackedFiles(catalog: Catalog, dirParts: string[]): Generator<string[]> {
@@ -42,29 +29,25 @@ function* trackedFiles(catalog: Catalog, dirParts: string[]): Generator<string[]
   }
 }
 
-export async function workspaceSelection(s: Session): Promise<{ paths: string[]; selection: Selection }> {
+/**
+ * Returns the tracked roots (recorded as the snapshot's paths) and the
+ * absolute paths to walk inside them: tracked files and staged paths.
+ */
+export async function workspaceSelection(s: Session): Promise<{ paths: string[]; select: string[] }> {
   const ws = await openWorkspace(s);
   try {
     const tracked = ws.tracked();
     const staged = ws.staged();
     const { catalog } = await syncCatalog(s);
-    const root: Selection = { full: false, children: new Map() };
     const paths: string[] = [];
+    const select: string[] = [];
     for (const t of tracked) {
-      const tParts = splitPath(t);
-      const mine = staged.filter((p) => p === t || p.startsWith(t + '/'));
-      let any = false;
-      for (const f of trackedFiles(catalog, tParts)) {
-        addPath(root, f);
-        any = true;
-      }
-      for (const p of mine) {
-        addPath(root, splitPath(p));
-        any = true;
-      }
-      if (any) paths.push(t);
+      const before = select.length;
+      for (const f of trackedFiles(catalog, splitPath(t))) select.push('/' + f.join('/'));
+      select.push(...staged.filter((p) => p === t || p.startsWith(t + '/')));
+      if (select.length > before) paths.push(t);
     }
-    return { paths, selection: root };
+    return { paths, select };
   } finally {
     ws.close();
   }

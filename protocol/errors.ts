@@ -41,3 +41,36 @@ export class FerryError extends Error {
 export function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
+
+/** Codes raised by the wire layer itself (subjects, codec, message validation). */
+export const ProtocolErrorCode = {
+  /** An ID that must go into a subject or KV key does not match /^[A-Za-z0-9_-]{1,64}$/. */
+  BadId: 'protocol.bad-id',
+  /** A subject is not one of Ferry's subject shapes. */
+  BadSubject: 'protocol.bad-subject',
+  /** A message body does not match its kind's schema; details carry {kind, field}. */
+  Invalid: 'protocol.invalid',
+  /** The Ferry-Type header is missing or names a kind the registry does not know. */
+  UnknownKind: 'protocol.unknown-kind',
+  /** The Ferry-Type header names a version this process does not speak. */
+  BadVersion: 'protocol.bad-version',
+  /** The Content-Type header is missing or is not application/msgpack. */
+  BadContentType: 'protocol.bad-content-type',
+  /** The body is not one MessagePack value. */
+  Undecodable: 'protocol.undecodable',
+  /** A valid message of a kind this consumer does not handle. */
+  UnexpectedKind: 'protocol.unexpected-kind',
+  /** The tenant in the body differs from the tenant in the subject (which permissions are checked against). */
+  TenantMismatch: 'protocol.tenant-mismatch',
+  /** A stream, consumer or bucket exists with a configuration that cannot be updated in place. */
+  ResourceConflict: 'protocol.resource-conflict',
+} as const;
+export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
+
+/** A FerryError raised by the wire layer; never retryable, since the same bytes fail the same way. */
+export class ProtocolError extends FerryError {
+  override readonly name: string = 'ProtocolError';
+  constructor(code: ProtocolErrorCode, message: string, opts: { details?: ErrorDetails; cause?: unknown } = {}) {
+    super(code, message, { ...opts, retryable: false });
+  }
+}

@@ -5,9 +5,10 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
-import { applyOne } from '../catalog-sync.ts';
+import { syncCatalog } from '../catalog-sync.ts';
+import { runJobFromCli } from '../run-job.ts';
+import { FerryError } from '../../protocol/errors.ts';
 import { workspaceSelection, clearStaged } from '../workspace-backup.ts';
-import { backupLocally } from '../../services/jobs/local-pipeline.ts';
 
 export const backupCommand: Command = {
   name: 'backup',
@@ -30,26 +31,24 @@ export const backupCommand: Command = {
       paths = select.paths;
       if (paths.length === 0) throw new UsageError('backup: nothing to back up: give paths, or track a directory with `ferry dir init` and stage files with `ferry add`');
     }
-    const log = s.log.child({ op: 'backup', source: s.cfg.source });
     const all = await repo.listSnapshots();
     const parent = all.filter((r) => r.snapshot.source === s.cfg.source).at(-1);
-    await repo.loadIndex();
-    const workers = await s.blobWorkers();
-    const bar = s.progress();
-    log.info({ paths, parent: parent?.id.slice(0, 12) }, 'backup started');
-    const { id, snapshot } = await backupLocally(repo, workers, {
+    const spec = {
       paths,
+      ...(select ? { select: select.select } : {}),
       host: s.cfg.host,
       source: s.cfg.source,
       tags: values.tag ?? [],
-      parent,
-      ...(select ? { selection: select.selection } : {}),
-    });
-    bar.done();
-    await applyOne(repo, await s.catalog(), { id, snapshot });
+      ...(parent ? { parent: parent.id } : {}),
+    };
+    const { record } = await runJobFromCli(s, 'backup', spec);
+    if (!record.snapshotId) throw new FerryError('job.no-snapshot', `backup job ${record.jobId} ended ${record.state} without a snapshot`);
+    const id = record.snapshotId;
+    const snapshot = await repo.loadSnapshotById(id);
+    await syncCatalog(s);
     if (select) await clearStaged(s);
     const m = snapshot.summary;
-    log.info({ snapshot: id, status: snapshot.status, ...m }, 'backup finished');
+    s.log.info({ job: record.jobId, snapshot: id, status: snapshot.status, ...m }, 'backup finished');
     s.print({ id, status: snapshot.status, summary: m, errors: snapshot.errors }, () => [
       ...snapshot.errors.map((e) => `error: ${e.path}: ${e.message}`),
       `snapshot ${id.slice(0, 12)} saved (${snapshot.status})`,
@@ -57,5 +56,21 @@ export const backupCommand: Command = {
       ...(snapshot.errorCount > 0 ? [`  ${snapshot.errorCount} file(s) could not be backed up (listed above)`] : []),
     ]);
     return snapshot.status === 'ok' ? ExitCode.Ok : ExitCode.Warnings;
+  },
+};
+
+export const scanCommand: Command = {
+  name: 'scan',
+  usage: 'ferry scan PATH... [--json]',
+  summary: 'walk paths and compare them with the last snapshot, without storing anything (a scan job)',
+  async run(args, s) {
+    const { positionals } = parseCommandArgs('scan', args, {});
+    if (positionals.length === 0) throw new UsageError(`scan: which paths?\nusage: ${scanCommand.usage}`);
+    const paths = positionals.map((p) => resolve(p));
+    const repo = await s.repo();
+    const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
+    const { record } = await runJobFromCli(s, 'scan', { paths, host: s.cfg.host, source: s.cfg.source, tags: [], ...(parent ? { parent: parent.id } : {}) });
+    s.print({ job: record.jobId, state: record.state, stats: record.stats }, () => `scan ${record.jobId}: ${record.state}; ${Object.entries(record.stats).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    return record.state === 'success' ? ExitCode.Ok : ExitCode.Warnings;
   },
 };

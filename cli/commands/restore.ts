@@ -6,6 +6,7 @@ import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
 import { parseSnapshotRef } from '../snapshot-ref.ts';
 import { syncCatalog } from '../catalog-sync.ts';
+import { runJobFromCli } from '../run-job.ts';
 import { findNode, displayPath } from '../../services/repo/tree-walk.ts';
 import { NodeType } from '../../services/repo/tree.ts';
 import { Restorer, type RestoreResult } from '../../services/repo/restore.ts';
@@ -36,19 +37,17 @@ export const restoreCommand: Command = {
     const ref = parseSnapshotRef(positionals[0]);
     const rec = await repo.resolveSnapshot(ref.snap);
     await repo.loadIndex();
-    const node = await findNode(repo, rec.snapshot.tree, ref.parts);
-    if (!node) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+    if (!(await findNode(repo, rec.snapshot.tree, ref.parts))) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
     const target = resolve(values.target);
-    const bar = s.progress();
-    const total = rec.snapshot.summary.bytes;
-    const restorer = new Restorer(repo, {
-      contentOnly: values['content-only'] ?? false,
-      log: s.log.child({ op: 'restore', snapshot: rec.id.slice(0, 12) }),
-      onProgress: (p) => bar.update(`${p.files} files, ${formatBytes(p.bytes)}`, ref.parts.length === 0 && total > 0 ? p.bytes / total : undefined),
-    });
-    const result = node.type === NodeType.Dir && node.subtree ? await restorer.restoreTree(node.subtree, target) : await restorer.restoreOne(node, target);
-    bar.done();
-    return report(s, result, target);
+    const { record, final } = await runJobFromCli(s, 'restore', { snapshot: rec.id, path: ref.parts, target, contentOnly: values['content-only'] ?? false });
+    const sum = (final?.summary ?? {}) as Record<string, unknown>;
+    const n = (k: string) => Number(sum[k] ?? record.stats[k] ?? 0);
+    const problems = Array.isArray(sum.errors) ? sum.errors.map(String) : [];
+    s.print({ job: record.jobId, target, state: record.state, files: n('files'), dirs: n('dirs'), bytes: n('bytes'), errors: n('errorCount'), problems }, () => [
+      ...problems.map((p) => `error: ${p}`),
+      `restored ${n('files')} files, ${n('dirs')} dirs, ${formatBytes(n('bytes'))} to ${target}${n('errorCount') ? ` with ${n('errorCount')} problem(s)` : ''}`,
+    ]);
+    return record.state === 'success' ? ExitCode.Ok : ExitCode.Warnings;
   },
 };
 

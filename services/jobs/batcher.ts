@@ -23,6 +23,8 @@ export interface Batch {
   readonly events: Uint8Array;
   readonly files: number;
   readonly bytes: number;
+  /** Files whose content the uploaders must read. */
+  readonly uploadFiles: number;
   readonly errors: number;
 }
 
@@ -38,13 +40,14 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
   let files = 0;
   let bytes = 0;
   let upload = 0;
+  let uploadFiles = 0;
   let size = 0;
   let errors = 0;
   const cut = (): Batch => {
-    const b: Batch = { seq: seq++, startPos, endPos: lastPos, events: encodeEvents(events), files, bytes, errors };
+    const b: Batch = { seq: seq++, startPos, endPos: lastPos, events: encodeEvents(events), files, bytes, uploadFiles, errors };
     startPos = lastPos;
     events = [];
-    files = bytes = upload = size = errors = 0;
+    files = bytes = upload = uploadFiles = size = errors = 0;
     return b;
   };
   for await (const { event, pos } of items) {
@@ -54,7 +57,10 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     if (event.t === 'f') {
       files++;
       bytes += event.node.size;
-      if (event.path !== undefined) upload += event.node.size;
+      if (event.path !== undefined) {
+        upload += event.node.size;
+        uploadFiles++;
+      }
     } else if (event.t === 'x') errors++;
     if (files >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
   }

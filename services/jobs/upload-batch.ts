@@ -27,6 +27,8 @@ export interface UploadStats {
 
 export class BatchUploader {
   readonly reader = new ContentReader();
+  /** Blobs this uploader added (not already stored): what the batch cost the repository. */
+  readonly added = { blobs: 0, bytes: 0 };
   private readonly small = new Semaphore(16);
   private readonly large = new Semaphore(4);
   private readonly repo: Repository;
@@ -62,13 +64,21 @@ export class BatchUploader {
     return { events: out, errors };
   }
 
+  private async store(id: Uint8Array, data: Uint8Array): Promise<void> {
+    const bytes = data.length;
+    if (await this.writer.addBlob(BlobType.Data, id, data)) {
+      this.added.blobs++;
+      this.added.bytes += bytes;
+    }
+  }
+
   private async saveSmall(path: string, meta: TreeNode): Promise<TreeNode> {
     const data = await this.reader.readWhole(path);
     const hash = hash64(quickXor(data));
     if (data.length === 0) return { ...meta, size: 0, content: [], hash };
     const id = blobId(this.repo.keys.idKey, data);
-    const size = data.length; // addBlob may hand `data` to a worker thread, detaching it
-    await this.writer.addBlob(BlobType.Data, id, data);
+    const size = data.length; // store() may hand `data` to a worker thread, detaching it
+    await this.store(id, data);
     return { ...meta, size, content: [id], hash };
   }
 
@@ -76,7 +86,7 @@ export class BatchUploader {
     const scanned = await this.scanner.scanFile(path, meta.size);
     this.reader.noteScanned(scanned.size);
     for (const c of scanned.chunks) {
-      if (c.data !== undefined) await this.writer.addBlob(BlobType.Data, c.id, c.data);
+      if (c.data !== undefined) await this.store(c.id, c.data);
     }
     // Chunks of files too large to come back whole are read again, one at a time, if still unknown.
     const missing = scanned.chunks.filter((c) => c.data === undefined && !this.writer.has(c.id));
@@ -87,7 +97,7 @@ export class BatchUploader {
       if (!Buffer.from(blobId(this.repo.keys.idKey, data)).equals(c.id)) {
         throw new Error(`file changed while it was being read (at byte ${c.offset}); back it up again`);
       }
-      await this.writer.addBlob(BlobType.Data, c.id, data);
+      await this.store(c.id, data);
     }
     return { ...meta, size: scanned.size, content: scanned.chunks.map((c) => c.id), hash: scanned.hash };
   }

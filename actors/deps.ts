@@ -1,0 +1,26 @@
+/**
+ * What the actors of one process share: the repository they serve (opened
+ * with the key this process was given; a write-only key suffices for
+ * scanners, uploaders and finalizers), the blob worker threads, and the
+ * root logger.
+ */
+import type { Logger } from 'pino';
+import type { Repository } from '../services/repo/repository.ts';
+import type { BlobWorkers } from '../services/repo/blob-workers.ts';
+import { FerryError } from '../protocol/errors.ts';
+
+export interface ActorDeps {
+  readonly repo: Repository;
+  readonly workers: BlobWorkers;
+  readonly logger: Logger;
+}
+
+/** Jobs name the repository they belong to; a process serves one. */
+export function checkRepo(deps: ActorDeps, repoId: string): void {
+  if (repoId !== deps.repo.config.id) {
+    throw new FerryError('actor.wrong-repo', `job is for repository ${repoId}, this process serves ${deps.repo.config.id}`, { details: { repoId } });
+  }
+}
+
+export const fragmentKey = (tenant: string, jobId: string, seq: number): string => `${tenant}.${jobId}.${seq}`;
+export const checkpointKey = (tenant: string, jobId: string, step: string): string => `${tenant}.${jobId}.${step}`;

@@ -1,0 +1,57 @@
+/**
+ * The `spec` of each job type, as the CLI submits it and the actors read it
+ * back from the job record. Validated on read: a record is data from the
+ * wire like any other.
+ */
+import { FerryError } from '../protocol/errors.ts';
+
+export interface BackupSpec {
+  /** Paths recorded in the snapshot (the backed-up roots). */
+  readonly paths: string[];
+  /** What to walk, when narrower than `paths` (tracked files of the personal workflow). */
+  readonly select?: string[] | undefined;
+  readonly host: string;
+  readonly source: string;
+  readonly tags: string[];
+  readonly parent?: string | undefined;
+}
+
+export interface RestoreSpec {
+  readonly snapshot: string;
+  readonly path: string[];
+  readonly target: string;
+  readonly contentOnly: boolean;
+}
+
+export interface VerifySpec {
+  readonly readData: boolean;
+}
+
+const bad = (what: string) => new FerryError('job.bad-spec', `job spec field ${what} is missing or malformed`);
+const strings = (v: unknown, what: string): string[] => {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(what);
+  return v as string[];
+};
+const str = (v: unknown, what: string): string => {
+  if (typeof v !== 'string') throw bad(what);
+  return v;
+};
+
+export function backupSpec(spec: Record<string, unknown>): BackupSpec {
+  return {
+    paths: strings(spec.paths, 'paths'),
+    select: spec.select === undefined ? undefined : strings(spec.select, 'select'),
+    host: str(spec.host, 'host'),
+    source: str(spec.source, 'source'),
+    tags: spec.tags === undefined ? [] : strings(spec.tags, 'tags'),
+    parent: spec.parent === undefined ? undefined : str(spec.parent, 'parent'),
+  };
+}
+
+export function restoreSpec(spec: Record<string, unknown>): RestoreSpec {
+  return { snapshot: str(spec.snapshot, 'snapshot'), path: strings(spec.path ?? [], 'path'), target: str(spec.target, 'target'), contentOnly: spec.contentOnly === true };
+}
+
+export function verifySpec(spec: Record<string, unknown>): VerifySpec {
+  return { readData: spec.readData === true };
+}

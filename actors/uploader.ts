@@ -1,0 +1,52 @@
+/**
+ * Uploader actor: turns one batch of file records into stored content. Any
+ * number of replicas share the `uploader` durable, so they split a job's
+ * batches. A batch's result (a fragment) is recorded in KV only after its
+ * blobs are in stored, indexed packs; then the message is acked. A batch
+ * redelivered after a crash finds its blobs indexed (or adopts the orphan
+ * packs at start-up) and stores nothing twice.
+ */
+import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
+import { Buckets } from '../protocol/resources.ts';
+import { RepoWriter } from '../services/repo/repo-writer.ts';
+import { adoptOrphanPacks } from '../services/repo/orphans.ts';
+import { BatchUploader } from '../services/jobs/upload-batch.ts';
+import { decodeEvents, encodeEvents } from '../services/jobs/scan-events.ts';
+import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
+import { encodeFragment } from './fragment.ts';
+import { publishJobEvent } from './job-events.ts';
+
+export async function uploaderHandler(deps: ActorDeps) {
+  await deps.repo.loadIndex();
+  const adopted = await adoptOrphanPacks(deps.repo);
+  if (adopted.adopted > 0) deps.logger.info({ packs: adopted.adopted }, 'indexed packs left by an interrupted writer');
+  const writer = new RepoWriter(deps.repo, deps.workers);
+  // Stored bytes are per process; each fragment claims what was stored since the last one, so the sum is exact.
+  let storedReported = 0;
+
+  return async (ctx: ActorContext, msg: ActorMessage<'work.upload'>): Promise<void> => {
+    const v = msg.value;
+    checkRepo(deps, v.repoId);
+    const fragments = await ctx.kv(Buckets.Fragments);
+    const key = fragmentKey(v.tenant, v.jobId, v.seq);
+    if (await fragments.get(key)) return; // done before a crash lost the ack
+    if (msg.redelivered) await deps.repo.loadIndex();
+    const uploader = new BatchUploader(deps.repo, writer, deps.workers);
+    const events = decodeEvents(v.events, `batch ${v.seq} of job ${v.jobId}`);
+    const done = await uploader.process(events, () => ctx.heartbeat());
+    await writer.flush();
+    const storedBytes = writer.stats.storedBytes - storedReported;
+    storedReported = writer.stats.storedBytes;
+    const fragment = encodeFragment({
+      startPos: v.startPos, endPos: v.endPos, events: encodeEvents(done.events),
+      filesRead: uploader.reader.filesRead, newBytes: uploader.added.bytes, newBlobs: uploader.added.blobs, storedBytes, errors: done.errors,
+    });
+    try {
+      await fragments.create(key, fragment);
+    } catch (err) {
+      // Another replica finished the same batch first (a redelivery race): its fragment stands.
+      if (!/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
+    }
+    await publishJobEvent(ctx, v, 'progress', { step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes });
+  };
+}
