@@ -56,7 +56,7 @@ export function finalizerHandler(deps: ActorDeps) {
       totals.newBytes += f.newBytes;
       totals.newBlobs += f.newBlobs;
       totals.storedBytes += f.storedBytes;
-      if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', { step: 'finalize', batch: seq, of: v.batches });
+      if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', { step: 'finalize', batch: seq, of: v.batches }, 'finalizer');
     }
     const { id, snapshot } = await writeSnapshot(repo, writer, assembler, {
       startedMs: job.createdAt, host: spec.host, source: spec.source, paths: spec.paths, tags: spec.tags, parentId: spec.parent,

@@ -27,7 +27,7 @@ export function restorerHandler(deps: ActorDeps) {
         ctx.heartbeat();
         if (Date.now() - last > 500) {
           last = Date.now();
-          void publishJobEvent(ctx, v, 'progress', { step: 'restore', files: p.files, bytes: p.bytes }).catch(() => {});
+          void publishJobEvent(ctx, v, 'progress', { step: 'restore', files: p.files, bytes: p.bytes }, 'restorer').catch(() => {});
         }
       },
     });

@@ -64,10 +64,10 @@ export function scannerHandler(deps: ActorDeps) {
       revision = await checkpoints.save(key, cp, revision);
       if (Date.now() - lastEvent > 500) {
         lastEvent = Date.now();
-        await publishJobEvent(ctx, v, 'progress', { step: 'scan', batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles });
+        await publishJobEvent(ctx, v, 'progress', { step: 'scan', batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles }, 'scanner');
       }
     }
-    await publishJobEvent(ctx, v, 'step', { step: 'scan', done: true, batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles, errors: cp.errors });
+    await publishJobEvent(ctx, v, 'step', { step: 'scan', done: true, batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles, errors: cp.errors }, 'scanner');
     await ctx.publish(subjects.job(v.tenant, 'scan-done'), 'job.scan-done', {
       jobId: v.jobId, tenant: v.tenant, batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, errors: cp.errors,
     }, { msgID: `${v.jobId}-scan-done` });

@@ -47,6 +47,6 @@ export async function uploaderHandler(deps: ActorDeps) {
       // Another replica finished the same batch first (a redelivery race): its fragment stands.
       if (!/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
     }
-    await publishJobEvent(ctx, v, 'progress', { step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes });
+    await publishJobEvent(ctx, v, 'progress', { step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes }, 'uploader');
   };
 }

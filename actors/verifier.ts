@@ -16,7 +16,7 @@ export function verifierHandler(deps: ActorDeps) {
         ctx.heartbeat();
         if (Date.now() - last > 500) {
           last = Date.now();
-          void publishJobEvent(ctx, v, 'progress', { step: 'verify', packs: r.packs, bytes: r.bytesRead }).catch(() => {});
+          void publishJobEvent(ctx, v, 'progress', { step: 'verify', packs: r.packs, bytes: r.bytesRead }, 'verifier').catch(() => {});
         }
       },
     });

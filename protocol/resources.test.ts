@@ -5,7 +5,7 @@ import { nanos } from '@nats-io/nats-core';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { startCluster, startNats, type NatsFixture } from '../test/nats-fixture.ts';
-import { bucketSpecs, Buckets, consumerSpecs, ensureResources, Streams, streamSpecs } from './resources.ts';
+import { bucketSpecs, Buckets, ConsumerDefaults, consumerSpecs, ensureResources, Streams, streamSpecs } from './resources.ts';
 
 describe('ensureResources', () => {
   let server: NatsFixture;
@@ -36,7 +36,7 @@ describe('ensureResources', () => {
     expect((await jsm.streams.info(Streams.Events)).config.max_age).toBe(nanos(7 * 86_400_000));
     for (const c of consumerSpecs) {
       const ci = await jsm.consumers.info(c.stream, c.durable);
-      expect(ci.config).toMatchObject({ ack_policy: 'explicit', ack_wait: nanos(60_000), max_deliver: 20, filter_subject: c.filter });
+      expect(ci.config).toMatchObject({ ack_policy: 'explicit', ack_wait: nanos(ConsumerDefaults.ackWaitMs), max_deliver: ConsumerDefaults.maxDeliver, filter_subject: c.filter });
     }
     expect((await jsm.consumers.info(Streams.Work, 'uploader')).config.filter_subject).toBe('ferry.work.*.upload.*');
     const names = [];

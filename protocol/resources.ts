@@ -70,7 +70,8 @@ export type BucketName = (typeof Buckets)[keyof typeof Buckets];
 
 /** Delivery contract shared by every durable; the actor host reads these back from the consumer. */
 export const ConsumerDefaults = {
-  ackWaitMs: MINUTE,
+  // A crashed worker's messages come back after this; live handlers heartbeat every third of it.
+  ackWaitMs: 20 * 1000,
   maxDeliver: 20,
 } as const;
 

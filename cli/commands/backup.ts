@@ -49,7 +49,7 @@ export const backupCommand: Command = {
     if (select) await clearStaged(s);
     const m = snapshot.summary;
     s.log.info({ job: record.jobId, snapshot: id, status: snapshot.status, ...m }, 'backup finished');
-    s.print({ id, status: snapshot.status, summary: m, errors: snapshot.errors }, () => [
+    s.print({ id, job: record.jobId, status: snapshot.status, summary: m, errors: snapshot.errors }, () => [
       ...snapshot.errors.map((e) => `error: ${e.path}: ${e.message}`),
       `snapshot ${id.slice(0, 12)} saved (${snapshot.status})`,
       `  ${m.files} files, ${m.dirs} dirs, ${formatBytes(m.bytes)}; read ${m.filesRead} files; added ${formatBytes(m.newBytes)} in ${m.newBlobs} blobs, ${formatBytes(m.storedBytes)} stored; ${(m.durationMs / 1000).toFixed(1)} s`,

@@ -1,0 +1,54 @@
+/**
+ * Runs real `ferry serve` processes for system tests: each serve is a child
+ * process that the test can SIGKILL and start again, all sharing one NATS
+ * (a fixture server or cluster) and one repository.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from '@nats-io/transport-node';
+import { actorsAlive, type ActorKind } from '../actors/process.ts';
+import { FERRY, type CliEnv } from './cli-harness.ts';
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startServe(t: CliEnv, natsUrl: string, actors: readonly ActorKind[], env: NodeJS.ProcessEnv = {}): ServeProcess {
+  const child = spawn(FERRY, ['serve', '--actors', actors.join(',')], {
+    env: { ...t.env, NATS_URL: natsUrl, FERRY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Waits until some process pulls on every named durable (serve is up). */
+export async function waitForActors(natsUrl: string, kinds: readonly ActorKind[], timeoutMs = 30_000): Promise<void> {
+  const nc = await connect({ servers: natsUrl.split(',') });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await actorsAlive(nc, kinds).catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`actors ${kinds.join(',')} did not start within ${timeoutMs} ms`);
+  } finally {
+    await nc.close();
+  }
+}
