@@ -17,6 +17,7 @@ import { restorerHandler } from './restorer.ts';
 import { verifierHandler } from './verifier.ts';
 import { reportFailures } from './report-failures.ts';
 import { UsageError } from '../cli/usage-error.ts';
+import { startScheduler, type Scheduler } from './scheduler.ts';
 
 export const ActorKinds = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier'] as const;
 export type ActorKind = (typeof ActorKinds)[number];
@@ -48,6 +49,7 @@ function needDeps(deps: ActorDeps | undefined, kind: ActorKind): ActorDeps {
 
 export async function startActors(opts: StartActorsOptions): Promise<RunningActors> {
   const hosts: ActorHost[] = [];
+  let scheduler: Scheduler | undefined;
   const common = { nc: opts.nc, logger: opts.logger };
   const conc = (k: ActorKind, d: number) => opts.concurrency?.[k] ?? d;
   try {
@@ -55,6 +57,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
       switch (kind) {
         case 'coordinator':
           hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Jobs, durable: Durables.Coordinator, accepts: COORDINATOR_ACCEPTS, handler: coordinatorHandler(), concurrency: conc(kind, 8) }) as ActorHost);
+          scheduler = await startScheduler({ nc: opts.nc, logger: opts.logger });
           break;
         case 'scanner':
           hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Scanner, accepts: ['work.scan'], handler: reportFailures('scan', scannerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }) as ActorHost);
@@ -74,6 +77,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
       }
     }
   } catch (err) {
+    await scheduler?.close();
     await Promise.all(hosts.map((h) => h.close()));
     throw err;
   }
@@ -83,6 +87,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
     async close() {
       if (closed) return;
       closed = true;
+      await scheduler?.close();
       await Promise.all(hosts.map((h) => h.close()));
     },
   };

@@ -19,10 +19,11 @@ import { checkCommand } from './commands/check.ts';
 import { dirCommand, addCommand, statusCommand } from './commands/workspace.ts';
 import { serveCommand, jobsCommand, eventsCommand } from './commands/serve.ts';
 import { scanCommand } from './commands/backup.ts';
+import { scheduleCommand } from './commands/schedule.ts';
 
 const COMMANDS: readonly Command[] = [
   initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, logCommand, restoreCommand, restoreFileCommand,
-  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand, scanCommand, serveCommand, jobsCommand, eventsCommand,
+  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand, scanCommand, serveCommand, jobsCommand, eventsCommand, scheduleCommand,
 ];
 
 const GLOBAL_OPTIONS = {
