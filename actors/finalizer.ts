@@ -37,6 +37,7 @@ export function finalizerHandler(deps: ActorDeps) {
     const assembler = new TreeAssembler(repo, writer);
     const totals = { filesRead: 0, newBytes: 0, newBlobs: 0, storedBytes: 0 };
     let prevEnd: readonly string[] = [];
+    const started = Date.now();
     for (let seq = 0; seq < v.batches; seq++) {
       const key = fragmentKey(v.tenant, v.jobId, seq);
       let entry = await fragments.get(key);
@@ -56,7 +57,10 @@ export function finalizerHandler(deps: ActorDeps) {
       totals.newBytes += f.newBytes;
       totals.newBlobs += f.newBlobs;
       totals.storedBytes += f.storedBytes;
-      if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', { step: 'finalize', batch: seq, of: v.batches }, 'finalizer');
+      if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', {
+        step: 'finalize', batch: seq, of: v.batches,
+        etaSec: Math.round(((Date.now() - started) / 1000 / (seq + 1)) * (v.batches - seq - 1)),
+      }, 'finalizer');
     }
     const { id, snapshot } = await writeSnapshot(repo, writer, assembler, {
       startedMs: job.createdAt, host: spec.host, source: spec.source, paths: spec.paths, tags: spec.tags, parentId: spec.parent,

@@ -50,6 +50,8 @@ export function scannerHandler(deps: ActorDeps) {
       onParentError: (err) => ctx.log.warn({ err: (err as Error).message }, 'parent tree unreadable; reading files again'),
     });
     let lastEvent = Date.now();
+    const started = Date.now();
+    const filesAtStart = cp.files;
     for await (const batch of batchEvents(walk, { firstSeq: cp.nextSeq, startPos: cp.pos })) {
       ctx.heartbeat();
       if (ctx.signal.aborted) throw new Error('scan interrupted by shutdown; it resumes from its checkpoint');
@@ -67,7 +69,10 @@ export function scannerHandler(deps: ActorDeps) {
       revision = await checkpoints.save(key, cp, revision);
       if (Date.now() - lastEvent > 500) {
         lastEvent = Date.now();
-        await publishJobEvent(ctx, v, 'progress', { step: 'scan', batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles }, 'scanner');
+        await publishJobEvent(ctx, v, 'progress', {
+          step: 'scan', batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles,
+          filesPerSec: Math.round((cp.files - filesAtStart) / Math.max(0.001, (Date.now() - started) / 1000)),
+        }, 'scanner');
       }
     }
     await publishJobEvent(ctx, v, 'step', { step: 'scan', done: true, batches: cp.nextSeq, files: cp.files, bytes: cp.bytes, toUpload: cp.uploadFiles, errors: cp.errors }, 'scanner');

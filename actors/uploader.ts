@@ -31,6 +31,7 @@ export async function uploaderHandler(deps: ActorDeps) {
     const key = fragmentKey(v.tenant, v.jobId, v.seq);
     if (await fragments.get(key)) return; // done before a crash lost the ack
     if (msg.redelivered) await deps.repo.loadIndex();
+    const started = Date.now();
     const uploader = new BatchUploader(deps.repo, writer, deps.workers);
     const events = decodeEvents(v.events, `batch ${v.seq} of job ${v.jobId}`);
     const done = await uploader.process(events, () => ctx.heartbeat());
@@ -47,6 +48,9 @@ export async function uploaderHandler(deps: ActorDeps) {
       // Another replica finished the same batch first (a redelivery race): its fragment stands.
       if (!/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
     }
-    await publishJobEvent(ctx, v, 'progress', { step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes }, 'uploader');
+    await publishJobEvent(ctx, v, 'progress', {
+      step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes,
+      bytesPerSec: Math.round(uploader.reader.bytesRead / Math.max(0.001, (Date.now() - started) / 1000)),
+    }, 'uploader');
   };
 }
