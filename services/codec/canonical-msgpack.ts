@@ -18,79 +18,89 @@ import { FerryError } from '../../protocol/errors.ts';
 export type Canonical = null | boolean | number | bigint | string | Uint8Array | readonly Canonical[] | { readonly [k: string]: Canonical | undefined };
 
 class Writer {
-  buf = new Uint8Array(4096);
-  view = new DataView(this.buf.buffer);
+  buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   len = 0;
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
   u8(v: number): void { this.ensure(1); this.buf[this.len++] = v; }
-  u16(v: number): void { this.ensure(2); this.view.setUint16(this.len, v); this.len += 2; }
-  u32(v: number): void { this.ensure(4); this.view.setUint32(this.len, v); this.len += 4; }
-  u64(v: bigint): void { this.ensure(8); this.view.setBigUint64(this.len, v); this.len += 8; }
-  i64(v: bigint): void { this.ensure(8); this.view.setBigInt64(this.len, v); this.len += 8; }
+  u8u8(a: number, b: number): void { this.ensure(2); this.buf[this.len++] = a; this.buf[this.len++] = b; }
+  u8u16(a: number, v: number): void { this.ensure(3); this.buf[this.len++] = a; this.buf.writeUInt16BE(v, this.len); this.len += 2; }
+  u8u32(a: number, v: number): void { this.ensure(5); this.buf[this.len++] = a; this.buf.writeUInt32BE(v, this.len); this.len += 4; }
+  u8u64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.buf.writeBigUInt64BE(v, this.len); this.len += 8; }
+  u8i64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.buf.writeBigInt64BE(v, this.len); this.len += 8; }
   bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
 }
 
+/** Integers that fit in 32 bits take this path, with no BigInt in sight (the common case by far). */
+function writeSmallInt(w: Writer, v: number): void {
+  if (v >= 0) {
+    if (v < 128) w.u8(v);
+    else if (v < 256) w.u8u8(0xcc, v);
+    else if (v < 65536) w.u8u16(0xcd, v);
+    else w.u8u32(0xce, v);
+  } else if (v >= -32) w.u8(0x100 + v);
+  else if (v >= -128) w.u8u8(0xd0, 0x100 + v);
+  else if (v >= -32768) w.u8u16(0xd1, 0x10000 + v);
+  else w.u8u32(0xd2, 0x100000000 + v);
+}
+
 function writeInt(w: Writer, v: bigint): void {
+  if (v >= -2147483648n && v < 4294967296n) return writeSmallInt(w, Number(v));
   if (v >= 0n) {
-    if (v < 128n) w.u8(Number(v));
-    else if (v < 256n) { w.u8(0xcc); w.u8(Number(v)); }
-    else if (v < 65536n) { w.u8(0xcd); w.u16(Number(v)); }
-    else if (v < 4294967296n) { w.u8(0xce); w.u32(Number(v)); }
-    else if (v < 18446744073709551616n) { w.u8(0xcf); w.u64(v); }
+    if (v < 18446744073709551616n) w.u8u64(0xcf, v);
     else throw new FerryError('codec.range', `integer ${v} does not fit in 64 bits`);
-  } else {
-    if (v >= -32n) w.u8(0x100 + Number(v));
-    else if (v >= -128n) { w.u8(0xd0); w.u8(0x100 + Number(v)); }
-    else if (v >= -32768n) { w.u8(0xd1); w.u16(0x10000 + Number(v)); }
-    else if (v >= -2147483648n) { w.u8(0xd2); w.u32(0x100000000 + Number(v)); }
-    else if (v >= -9223372036854775808n) { w.u8(0xd3); w.i64(v); }
-    else throw new FerryError('codec.range', `integer ${v} does not fit in 64 bits`);
-  }
+  } else if (v >= -9223372036854775808n) w.u8i64(0xd3, v);
+  else throw new FerryError('codec.range', `integer ${v} does not fit in 64 bits`);
 }
 
 function writeLen(w: Writer, n: number, fix: number, fixMax: number, c8: number | null, c16: number, c32: number): void {
   if (n <= fixMax) w.u8(fix | n);
-  else if (c8 !== null && n < 256) { w.u8(c8); w.u8(n); }
-  else if (n < 65536) { w.u8(c16); w.u16(n); }
-  else { w.u8(c32); w.u32(n); }
+  else if (c8 !== null && n < 256) w.u8u8(c8, n);
+  else if (n < 65536) w.u8u16(c16, n);
+  else w.u8u32(c32, n);
 }
 
-const utf8 = new TextEncoder();
+function writeString(w: Writer, v: string): void {
+  const n = Buffer.byteLength(v, 'utf8');
+  writeLen(w, n, 0xa0, 31, 0xd9, 0xda, 0xdb);
+  w.ensure(n);
+  w.len += w.buf.write(v, w.len, 'utf8');
+}
 
 function write(w: Writer, v: Canonical): void {
-  if (v === null) w.u8(0xc0);
+  if (typeof v === 'number') {
+    if (v >= -2147483648 && v < 4294967296 && Number.isInteger(v)) writeSmallInt(w, v);
+    else if (Number.isSafeInteger(v)) writeInt(w, BigInt(v));
+    else throw new FerryError('codec.float', `canonical encoding allows integers only, got ${v}`);
+  } else if (typeof v === 'string') writeString(w, v);
+  else if (v === null) w.u8(0xc0);
   else if (v === true) w.u8(0xc3);
   else if (v === false) w.u8(0xc2);
-  else if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new FerryError('codec.float', `canonical encoding allows integers only, got ${v}`);
-    writeInt(w, BigInt(v));
-  } else if (typeof v === 'bigint') writeInt(w, v);
-  else if (typeof v === 'string') {
-    const b = utf8.encode(v);
-    writeLen(w, b.length, 0xa0, 31, 0xd9, 0xda, 0xdb);
-    w.bytes(b);
-  } else if (v instanceof Uint8Array) {
-    if (v.length < 256) { w.u8(0xc4); w.u8(v.length); }
-    else if (v.length < 65536) { w.u8(0xc5); w.u16(v.length); }
-    else { w.u8(0xc6); w.u32(v.length); }
+  else if (typeof v === 'bigint') writeInt(w, v);
+  else if (v instanceof Uint8Array) {
+    if (v.length < 256) w.u8u8(0xc4, v.length);
+    else if (v.length < 65536) w.u8u16(0xc5, v.length);
+    else w.u8u32(0xc6, v.length);
     w.bytes(v);
   } else if (Array.isArray(v)) {
     writeLen(w, v.length, 0x90, 15, null, 0xdc, 0xdd);
     for (const item of v as readonly Canonical[]) write(w, item);
   } else {
-    const entries = Object.entries(v as Record<string, Canonical | undefined>).filter(([, x]) => x !== undefined);
-    writeLen(w, entries.length, 0x80, 15, null, 0xde, 0xdf);
-    for (const [k, x] of entries) {
-      write(w, k);
-      write(w, x as Canonical);
+    const o = v as Record<string, Canonical | undefined>;
+    let n = 0;
+    for (const k in o) if (o[k] !== undefined) n++;
+    writeLen(w, n, 0x80, 15, null, 0xde, 0xdf);
+    for (const k in o) {
+      const x = o[k];
+      if (x === undefined) continue;
+      writeString(w, k);
+      write(w, x);
     }
   }
 }
@@ -98,7 +108,7 @@ function write(w: Writer, v: Canonical): void {
 export function encodeCanonical(value: Canonical): Uint8Array {
   const w = new Writer();
   write(w, value);
-  return w.buf.slice(0, w.len);
+  return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.len).slice();
 }
 
 // 64-bit integers decode as bigint (nanosecond times); readers convert fields that fit a number.
