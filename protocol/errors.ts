@@ -64,6 +64,8 @@ export const ProtocolErrorCode = {
   TenantMismatch: 'protocol.tenant-mismatch',
   /** A stream, consumer or bucket exists with a configuration that cannot be updated in place. */
   ResourceConflict: 'protocol.resource-conflict',
+  /** JetStream did not answer for long enough that setting up resources gave up (raised as a retryable FerryError). */
+  Unavailable: 'protocol.unavailable',
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 

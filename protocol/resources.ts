@@ -23,7 +23,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { ProtocolError, ProtocolErrorCode } from './errors.ts';
+import { FerryError, ProtocolError, ProtocolErrorCode } from './errors.ts';
 import { filters, type WorkTask } from './subjects.ts';
 
 const MINUTE = 60_000;
@@ -144,6 +144,8 @@ export const bucketSpecs: readonly BucketSpec[] = [
 export interface ResourceOptions {
   /** 1 on a single server, 3 on a cluster. Applied to every stream and bucket. */
   readonly replicas?: number;
+  /** How long to wait out a temporarily unavailable JetStream (default 30 s). */
+  readonly waitMs?: number;
 }
 
 function streamConfig(s: StreamSpec, replicas: number): Partial<StreamConfig> & { name: string } {
@@ -188,7 +190,7 @@ function conflict(what: string, fields: string[], cause?: unknown): ProtocolErro
 const isNotFound = (err: unknown): boolean => err instanceof Error && /not found/i.test(err.message);
 
 async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, replicas: number): Promise<void> {
-  const want = streamConfig(spec, replicas);
+  let want = streamConfig(spec, replicas);
   let have: StreamConfig;
   try {
     have = (await jsm.streams.info(spec.name)).config;
@@ -202,6 +204,8 @@ async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, replicas: n
       have = (await jsm.streams.info(spec.name).catch(() => Promise.reject(addErr))).config;
     }
   }
+  // Replicas are a floor, never lowered: a client that was not told the cluster's R3 must not strip its fault tolerance.
+  want = { ...want, num_replicas: Math.max(replicas, have.num_replicas ?? 1) };
   const diff = differing(want, have as unknown as Record<string, unknown>);
   if (diff.length === 0) return;
   const fixed = diff.filter((f) => f === 'retention' || f === 'storage');
@@ -245,7 +249,7 @@ async function ensureBucket(nc: NatsConnection, jsm: JetStreamManager, spec: Buc
     description: spec.description,
     max_msgs_per_subject: spec.history,
     max_age: nanos(spec.maxAgeMs),
-    num_replicas: replicas,
+    num_replicas: Math.max(replicas, have.num_replicas ?? 1),
     max_msg_size: MAX_MSG_SIZE,
   };
   if (differing(want, have as unknown as Record<string, unknown>).length > 0) await jsm.streams.update(stream, want);
@@ -260,10 +264,32 @@ export async function ensureResources(nc: NatsConnection, opts: ResourceOptions 
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
     throw new RangeError(`replicas must be an integer from 1 to 5, got ${replicas}`);
   }
-  const jsm = await jetstreamManager(nc);
-  await Promise.all(streamSpecs.map((s) => ensureStream(jsm, s, replicas)));
-  await Promise.all([
-    ...consumerSpecs.map((c) => ensureConsumer(jsm, c)),
-    ...bucketSpecs.map((b) => ensureBucket(nc, jsm, b, replicas)),
-  ]);
+  // Every step is idempotent, so a JetStream that is briefly unavailable (a cluster electing leaders
+  // after losing a node, a server restarting) is simply waited out, up to a deadline.
+  const deadline = Date.now() + (opts.waitMs ?? 30_000);
+  for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+    try {
+      const jsm = await jetstreamManager(nc);
+      await Promise.all(streamSpecs.map((s) => ensureStream(jsm, s, replicas)));
+      await Promise.all([
+        ...consumerSpecs.map((c) => ensureConsumer(jsm, c)),
+        ...bucketSpecs.map((b) => ensureBucket(nc, jsm, b, replicas)),
+      ]);
+      return;
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      if (Date.now() + delay > deadline) {
+        throw new FerryError(ProtocolErrorCode.Unavailable, `JetStream stayed unavailable for ${Math.round((opts.waitMs ?? 30_000) / 1000)} s while Ferry set up its streams; check the NATS servers and try again`, { retryable: true, cause: err });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** Errors a retry can cure: timeouts, no responders, "JetStream system temporarily unavailable" (10008). */
+function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: unknown; api_error?: { err_code?: number } };
+  if (e?.name === 'TimeoutError' || e?.name === 'NoRespondersError') return true;
+  if (e?.api_error?.err_code === 10008) return true;
+  return /timeout|temporarily unavailable|no responders|\b503\b/i.test(String(e?.message ?? ''));
 }
