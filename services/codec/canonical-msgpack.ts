@@ -105,6 +105,42 @@ function write(w: Writer, v: Canonical): void {
   }
 }
 
+/**
+ * Streaming form of the same encoding, for hot paths that write known
+ * shapes (tree nodes) without building an intermediate object per value.
+ * Callers write a map header with the exact count of the members that follow.
+ */
+export class CanonicalWriter {
+  private readonly w = new Writer();
+  mapHeader(n: number): this {
+    writeLen(this.w, n, 0x80, 15, null, 0xde, 0xdf);
+    return this;
+  }
+  arrayHeader(n: number): this {
+    writeLen(this.w, n, 0x90, 15, null, 0xdc, 0xdd);
+    return this;
+  }
+  str(v: string): this {
+    writeString(this.w, v);
+    return this;
+  }
+  int(v: number | bigint): this {
+    write(this.w, v);
+    return this;
+  }
+  bin(v: Uint8Array): this {
+    write(this.w, v);
+    return this;
+  }
+  value(v: Canonical): this {
+    write(this.w, v);
+    return this;
+  }
+  finish(): Uint8Array {
+    return new Uint8Array(this.w.buf.buffer, this.w.buf.byteOffset, this.w.len).slice();
+  }
+}
+
 export function encodeCanonical(value: Canonical): Uint8Array {
   const w = new Writer();
   write(w, value);

@@ -15,8 +15,8 @@
  *   ["o", node]            any other entry (symlink, fifo, socket, device)
  *   ["x", path, code, msg] an entry that could not be backed up
  */
-import { encodeCanonical, decodeMsgpack, type Canonical } from '../codec/canonical-msgpack.ts';
-import { compareNames, nodeFromCanonical, nodeToCanonical, type TreeNode } from '../repo/tree.ts';
+import { CanonicalWriter, decodeMsgpack } from '../codec/canonical-msgpack.ts';
+import { compareNames, nodeFromCanonical, writeNode, type TreeNode } from '../repo/tree.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
 export type ScanEvent =
@@ -46,20 +46,28 @@ export function comparePositions(a: Position, b: Position): number {
 }
 
 export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
-  const out: Canonical[] = events.map((e): Canonical => {
+  const w = new CanonicalWriter().arrayHeader(events.length);
+  for (const e of events) {
     switch (e.t) {
       case 'd':
       case 'o':
-        return [e.t, nodeToCanonical(e.node)];
+        w.arrayHeader(2).str(e.t);
+        writeNode(w, e.node);
+        break;
       case 'e':
-        return ['e'];
+        w.arrayHeader(1).str('e');
+        break;
       case 'f':
-        return e.path === undefined ? ['f', nodeToCanonical(e.node)] : ['f', nodeToCanonical(e.node), e.path];
+        w.arrayHeader(e.path === undefined ? 2 : 3).str('f');
+        writeNode(w, e.node);
+        if (e.path !== undefined) w.str(e.path);
+        break;
       case 'x':
-        return ['x', e.path, e.code, e.message];
+        w.arrayHeader(4).str('x').str(e.path).str(e.code).str(e.message);
+        break;
     }
-  });
-  return encodeCanonical(out);
+  }
+  return w.finish();
 }
 
 export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {

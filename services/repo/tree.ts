@@ -4,7 +4,7 @@
  * sorted by the UTF-8 bytes of their names, so equal directories encode to
  * equal bytes and deduplicate.
  */
-import { encodeCanonical, decodeMsgpack, type Canonical } from '../codec/canonical-msgpack.ts';
+import { CanonicalWriter, decodeMsgpack, type Canonical } from '../codec/canonical-msgpack.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const NodeType = {
@@ -72,9 +72,35 @@ export function nodeToCanonical(n: TreeNode): Canonical {
   };
 }
 
+/**
+ * Writes a node as the canonical map of nodeToCanonical, directly: this runs
+ * once per file in every scan batch, so it skips the intermediate object.
+ * Must produce exactly nodeToCanonical's bytes (checked by tests).
+ */
+export function writeNode(w: CanonicalWriter, n: TreeNode): void {
+  const opt = [n.birthtimeNs, n.linkTarget, n.rdev, n.content, n.hash, n.subtree];
+  let count = 12; // n t m u g s at mt ct i dv nl
+  for (const x of opt) if (x !== undefined) count++;
+  w.mapHeader(count);
+  w.str('n').str(n.name).str('t').str(n.type).str('m').int(n.mode).str('u').int(n.uid).str('g').int(n.gid).str('s').int(n.size);
+  w.str('at').int(n.atimeNs).str('mt').int(n.mtimeNs).str('ct').int(n.ctimeNs);
+  if (n.birthtimeNs !== undefined) w.str('bt').int(n.birthtimeNs);
+  w.str('i').int(n.inode).str('dv').int(n.device).str('nl').int(n.nlink);
+  if (n.linkTarget !== undefined) w.str('lt').str(n.linkTarget);
+  if (n.rdev !== undefined) w.str('rd').int(n.rdev);
+  if (n.content !== undefined) {
+    w.str('c').arrayHeader(n.content.length);
+    for (const id of n.content) w.bin(id);
+  }
+  if (n.hash !== undefined) w.str('h').int(n.hash);
+  if (n.subtree !== undefined) w.str('st').bin(n.subtree);
+}
+
 /** Encodes a directory listing. `nodes` must already be sorted with compareNames. */
 export function encodeTree(nodes: readonly TreeNode[]): Uint8Array {
-  return encodeCanonical({ v: 1, nodes: nodes.map(nodeToCanonical) });
+  const w = new CanonicalWriter().mapHeader(2).str('v').int(1).str('nodes').arrayHeader(nodes.length);
+  for (const n of nodes) writeNode(w, n);
+  return w.finish();
 }
 
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
