@@ -20,6 +20,14 @@ describe('canonical msgpack', () => {
     expect(hex(18446744073709551615n)).toBe('cfffffffffffffffff');
   });
 
+  it('writes strings in the shortest form around the fast-path boundary and for non-ASCII', () => {
+    expect(hex('a'.repeat(31))).toBe('bf' + '61'.repeat(31));
+    expect(hex('a'.repeat(32))).toBe('d920' + '61'.repeat(32));
+    expect(hex('é')).toBe('a2c3a9');
+    expect(hex('a'.repeat(30) + 'é')).toBe('d920' + '61'.repeat(30) + 'c3a9');
+    expect(hex('')).toBe('a0');
+  });
+
   it('refuses floats and out-of-range integers', () => {
     expect(() => encodeCanonical(1.5)).toThrow(expect.objectContaining({ code: 'codec.float' }));
     expect(() => encodeCanonical(2n ** 64n)).toThrow(expect.objectContaining({ code: 'codec.range' }));

@@ -67,9 +67,27 @@ function writeLen(w: Writer, n: number, fix: number, fixMax: number, c8: number 
 }
 
 function writeString(w: Writer, v: string): void {
-  const n = Buffer.byteLength(v, 'utf8');
-  writeLen(w, n, 0xa0, 31, 0xd9, 0xda, 0xdb);
-  w.ensure(n);
+  // Short ASCII strings (map keys, most file names) are copied byte by byte: far cheaper than a native call each.
+  const n = v.length;
+  if (n < 32) {
+    w.ensure(n + 1);
+    const buf = w.buf;
+    const start = w.len;
+    buf[start] = 0xa0 | n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + 1 + i] = c;
+    }
+    if (i === n) {
+      w.len = start + 1 + n;
+      return;
+    }
+  }
+  const bytes = Buffer.byteLength(v, 'utf8');
+  writeLen(w, bytes, 0xa0, 31, 0xd9, 0xda, 0xdb);
+  w.ensure(bytes);
   w.len += w.buf.write(v, w.len, 'utf8');
 }
 
