@@ -19,6 +19,8 @@ export type Canonical = null | boolean | number | bigint | string | Uint8Array |
 
 class Writer {
   buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  // DataView's 64-bit setters are builtins; Buffer's are JS with several BigInt operations each.
+  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   len = 0;
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -27,13 +29,14 @@ class Writer {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
   u8(v: number): void { this.ensure(1); this.buf[this.len++] = v; }
   u8u8(a: number, b: number): void { this.ensure(2); this.buf[this.len++] = a; this.buf[this.len++] = b; }
   u8u16(a: number, v: number): void { this.ensure(3); this.buf[this.len++] = a; this.buf.writeUInt16BE(v, this.len); this.len += 2; }
   u8u32(a: number, v: number): void { this.ensure(5); this.buf[this.len++] = a; this.buf.writeUInt32BE(v, this.len); this.len += 4; }
-  u8u64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.buf.writeBigUInt64BE(v, this.len); this.len += 8; }
-  u8i64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.buf.writeBigInt64BE(v, this.len); this.len += 8; }
+  u8u64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.view.setBigUint64(this.len, v); this.len += 8; }
+  u8i64(a: number, v: bigint): void { this.ensure(9); this.buf[this.len++] = a; this.view.setBigInt64(this.len, v); this.len += 8; }
   bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
 }
 
