@@ -46,7 +46,10 @@ export interface RestoreResult extends RestoreProgress {
   readonly problems: readonly { path: string; code: string; message: string }[];
 }
 
-const nsToSeconds = (ns: bigint): number => Number(ns / 1000n) / 1e6;
+// utimes takes seconds as a double and the kernel call truncates it to ns; a
+// double near 1.8e9 s resolves ~0.24 µs, so aim at the middle of the
+// microsecond, or 0.094 s may come back as 0.093999 s.
+const nsToSeconds = (ns: bigint): number => (Number(ns / 1000n) + 0.5) / 1e6;
 
 export class Restorer {
   private readonly progress: RestoreProgress = { files: 0, dirs: 0, bytes: 0, errors: 0 };
