@@ -12,6 +12,8 @@ export interface PackRef {
   readonly name: string;
   readonly kind: PackKind;
   readonly epk: Uint8Array;
+  /** End of the last blob the index knows in this pack: a read up to here stays inside the pack. */
+  dataEnd: number;
 }
 
 export interface BlobLocation {
@@ -32,10 +34,11 @@ export class MasterIndex {
     const key = idKey(p.id);
     let ref = this.packs.get(key);
     if (!ref) {
-      ref = { id: p.id, name: packName(p.kind, p.id), kind: p.kind, epk: p.epk };
+      ref = { id: p.id, name: packName(p.kind, p.id), kind: p.kind, epk: p.epk, dataEnd: 0 };
       this.packs.set(key, ref);
     }
     for (const b of p.blobs) {
+      ref.dataEnd = Math.max(ref.dataEnd, b.offset + b.length);
       const k = idKey(b.id);
       if (!this.blobs.has(k)) this.blobs.set(k, { pack: ref, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
     }

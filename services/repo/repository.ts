@@ -21,7 +21,8 @@ import { MasterIndex, type BlobLocation } from './master-index.ts';
 import { decodeIndex, encodeIndex, type PackEntry } from './index-file.ts';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.ts';
 import { decodeTree, type TreeNode } from './tree.ts';
-import { openBlob, type BlobType } from './blob.ts';
+import { openBlob, BlobType } from './blob.ts';
+import { PackWindows } from './pack-windows.ts';
 import { packKeyFor } from './pack-keys.ts';
 import { DEFAULT_ZSTD_LEVEL } from './compression.ts';
 
@@ -54,6 +55,7 @@ export class Repository {
     this.config = config;
     this.keys = keys;
     this.objKey = objectKey(keys);
+    this.treeWindows = new PackWindows(storage);
   }
 
   static async init(storage: Storage, passphrase: string, opts: InitOptions = {}): Promise<Repository> {
@@ -228,11 +230,12 @@ export class Repository {
   async readBlob(id: Uint8Array, expected?: BlobType): Promise<Uint8Array> {
     const loc = this.locate(id);
     if (expected !== undefined && loc.type !== expected) throw new RepoError(RepoErrorCode.Corrupt, `blob ${toHex(id)} has type ${loc.type}, expected ${expected}`);
-    const sealed = await this.storage.load(loc.pack.name, { offset: loc.offset, length: loc.length });
+    const sealed = loc.type === BlobType.Tree ? await this.treeWindows.read(loc) : await this.storage.load(loc.pack.name, { offset: loc.offset, length: loc.length });
     return this.openBlobBytes(id, loc, sealed);
   }
 
   private readonly treeCache = new Map<string, TreeNode[]>();
+  private readonly treeWindows: PackWindows;
 
   async loadTree(id: Uint8Array): Promise<TreeNode[]> {
     const k = idKey(id);
