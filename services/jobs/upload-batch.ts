@@ -10,14 +10,17 @@ import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
 import type { TreeNode } from '../repo/tree.ts';
 import { ContentReader, type ContentScanner } from '../repo/content.ts';
-import { blobId } from '../crypto/tenant-keys.ts';
-import { hash64, quickXor } from '../hash/quickxor.ts';
+import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { Semaphore } from '../storage/semaphore.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
 import type { ScanEvent } from './scan-events.ts';
 
-/** Files up to this size are read and hashed on the calling thread; larger ones go to a scanner worker. */
-const SMALL_FILE = 64 * 1024;
+/** Larger files are chunked in segments of about this many bytes (plus at most one chunk). */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
+
+/** Whole files are read in groups of at most this many files or bytes, one worker task per group. */
+const GROUP_FILES = 128;
+const GROUP_BYTES = 4 * 1024 * 1024;
 
 export interface UploadStats {
   filesRead: number;
@@ -29,38 +32,63 @@ export class BatchUploader {
   readonly reader = new ContentReader();
   /** Blobs this uploader added (not already stored): what the batch cost the repository. */
   readonly added = { blobs: 0, bytes: 0 };
-  private readonly small = new Semaphore(16);
-  private readonly large = new Semaphore(4);
+  private readonly groups = new Semaphore(4);
+  private readonly large = new Semaphore(2);
   private readonly repo: Repository;
   private readonly writer: RepoWriter;
   private readonly scanner: ContentScanner;
+  /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
+  private readonly wholeLimit: number;
 
   constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner) {
     this.repo = repo;
     this.writer = writer;
     this.scanner = scanner;
+    this.wholeLimit = repo.config.chunker.minSize;
   }
 
   /** Returns the events with every readable file's content and hash filled in. */
   async process(events: readonly ScanEvent[], onProgress?: () => void): Promise<{ events: ScanEvent[]; errors: number }> {
+    const out = events.slice();
     let errors = 0;
-    const out = await Promise.all(
-      events.map(async (e): Promise<ScanEvent> => {
-        if (e.t !== 'f' || e.path === undefined) return e;
-        const path = e.path;
-        const sem = e.node.size <= SMALL_FILE ? this.small : this.large;
-        return sem.run(async () => {
+    const fail = (i: number, path: string, code: string, message: string): void => {
+      errors++;
+      out[i] = { t: 'x', path, code, message };
+    };
+    const work: Promise<void>[] = [];
+    let group: number[] = [];
+    let groupBytes = 0;
+    const sendGroup = (): void => {
+      if (group.length === 0) return;
+      const members = group;
+      group = [];
+      groupBytes = 0;
+      work.push(this.groups.run(() => this.saveWhole(events, members, out, fail, onProgress)));
+    };
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (e.t !== 'f' || e.path === undefined) continue;
+      if (e.node.size <= this.wholeLimit) {
+        group.push(i);
+        groupBytes += e.node.size;
+        if (group.length >= GROUP_FILES || groupBytes >= GROUP_BYTES) sendGroup();
+        continue;
+      }
+      const path = e.path;
+      const meta = e.node;
+      work.push(
+        this.large.run(async () => {
           try {
-            const node = e.node.size <= SMALL_FILE ? await this.saveSmall(path, e.node) : await this.saveLarge(path, e.node);
+            out[i] = { t: 'f', node: await this.saveLarge(path, meta) };
             onProgress?.();
-            return { t: 'f', node };
           } catch (err) {
-            errors++;
-            return { t: 'x', path, code: errorCode(err), message: errorMessage(err) };
+            fail(i, path, errorCode(err), errorMessage(err));
           }
-        });
-      }),
-    );
+        }),
+      );
+    }
+    sendGroup();
+    await Promise.all(work);
     return { events: out, errors };
   }
 
@@ -72,33 +100,62 @@ export class BatchUploader {
     }
   }
 
-  private async saveSmall(path: string, meta: TreeNode): Promise<TreeNode> {
-    const data = await this.reader.readWhole(path);
-    const hash = hash64(quickXor(data));
-    if (data.length === 0) return { ...meta, size: 0, content: [], hash };
-    const id = blobId(this.repo.keys.idKey, data);
-    const size = data.length; // store() may hand `data` to a worker thread, detaching it
-    await this.store(id, data);
-    return { ...meta, size, content: [id], hash };
+  /** Reads a group of one-chunk files on a worker, then stores each as one blob. */
+  private async saveWhole(
+    events: readonly ScanEvent[],
+    members: readonly number[],
+    out: ScanEvent[],
+    fail: (i: number, path: string, code: string, message: string) => void,
+    onProgress: (() => void) | undefined,
+  ): Promise<void> {
+    const files = members.map((i) => events[i] as ScanEvent & { t: 'f'; path: string });
+    const read = await this.scanner.readFiles(files.map((f) => f.path));
+    for (let k = 0; k < members.length; k++) {
+      const r = read[k]!;
+      const f = files[k]!;
+      if (!r.ok) {
+        fail(members[k]!, f.path, r.code, r.message);
+        continue;
+      }
+      const size = r.data.length; // store() may hand `data` to a worker thread, detaching it
+      this.reader.noteRead(size, true);
+      if (size > 0) await this.store(r.id, r.data);
+      out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
+      onProgress?.();
+    }
   }
 
+  /**
+   * Chunks a file segment by segment on the workers, asking for the next
+   * segment before storing the current one, so reading and chunking overlap
+   * with storing while at most two segments of the file are in memory.
+   */
   private async saveLarge(path: string, meta: TreeNode): Promise<TreeNode> {
-    const scanned = await this.scanner.scanFile(path, meta.size);
-    this.reader.noteScanned(scanned.size);
-    for (const c of scanned.chunks) {
-      if (c.data !== undefined) await this.store(c.id, c.data);
-    }
-    // Chunks of files too large to come back whole are read again, one at a time, if still unknown.
-    const missing = scanned.chunks.filter((c) => c.data === undefined && !this.writer.has(c.id));
-    let i = 0;
-    for await (const data of this.reader.readRanges(path, missing)) {
-      const c = missing[i++]!;
-      // A chunk read a second time must still be the chunk that was hashed, or the blob would lie about its ID.
-      if (!Buffer.from(blobId(this.repo.keys.idKey, data)).equals(c.id)) {
-        throw new Error(`file changed while it was being read (at byte ${c.offset}); back it up again`);
+    const qx = new QuickXorHash();
+    const content: Uint8Array[] = [];
+    let size = 0;
+    let first = true;
+    let pending = this.scanner.scanSegment(path, 0, SEGMENT_BYTES);
+    try {
+      for (;;) {
+        const seg = await pending;
+        if (!seg.eof) pending = this.scanner.scanSegment(path, seg.next, SEGMENT_BYTES);
+        let bytes = 0;
+        for (const c of seg.chunks) {
+          qx.update(c.data); // before store(), which may detach c.data
+          bytes += c.data.length;
+          content.push(c.id);
+          await this.store(c.id, c.data);
+        }
+        this.reader.noteRead(bytes, first);
+        first = false;
+        size += bytes;
+        if (seg.eof) break;
       }
-      await this.store(c.id, data);
+    } catch (err) {
+      pending.catch(() => {}); // a segment requested ahead is no longer wanted
+      throw err;
     }
-    return { ...meta, size: scanned.size, content: scanned.chunks.map((c) => c.id), hash: scanned.hash };
+    return { ...meta, size, content, hash: hash64(qx.digest()) };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
- * Two tasks: `scan` chunks a file with FastCDC and computes each chunk's ID
- * and the file's QuickXorHash; `seal` compresses and encrypts a batch of
- * blobs for one pack. Both are CPU-bound, which is why they live here.
+ * Three tasks: `scan` chunks a segment of a file with FastCDC and IDs each
+ * chunk; `read` reads small files whole, IDs and hashes them; `seal`
+ * compresses and encrypts a batch of blobs for one pack. All are CPU-bound,
+ * which is why they live here.
  */
 import { workerData } from 'node:worker_threads';
 import { serveTasks } from '../workers/worker-pool.ts';
@@ -10,11 +11,18 @@ import { chunkFile, gearTable } from './chunker.ts';
 import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { sealBlob } from './blob.ts';
-import type { BlobTask, ScanResult } from './blob-tasks.ts';
-import type { FileChunk } from './content.ts';
+import type { BlobTask } from './blob-tasks.ts';
+import type { FileChunk, FileSegment, WholeFile } from './content.ts';
+import { readWholeSync } from './read-whole.ts';
+import { errorCode, errorMessage } from './error-text.ts';
 
-const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array; keepLimit: number };
+const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
+/**
+ * The chunker's read windows, reused across scans on this thread. Scans of
+ * several tasks interleave at their awaits, so each takes its own window.
+ */
+const windows: Uint8Array[] = [];
 
 /** An ArrayBuffer we may transfer: the view must own all of it. */
 function ownBuffer(b: Uint8Array): Uint8Array {
@@ -26,18 +34,37 @@ serveTasks(async (task: BlobTask) => {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
-  const keep = task.size <= init.keepLimit;
-  const qx = new QuickXorHash();
-  const chunks: FileChunk[] = [];
-  const transfer: ArrayBuffer[] = [];
-  let offset = 0;
-  for await (const c of chunkFile(task.path, gear, init.chunker)) {
-    qx.update(c);
-    const data = keep ? ownBuffer(c) : undefined;
-    if (data) transfer.push(data.buffer as ArrayBuffer);
-    chunks.push({ id: blobId(init.idKey, c), offset, length: c.length, data });
-    offset += c.length;
+  if (task.op === 'read') {
+    // Synchronous reads: this thread has nothing else to do, and a sync read
+    // costs a few syscalls where an async one also costs thread-pool hand-offs.
+    const transfer: ArrayBuffer[] = [];
+    const result = task.paths.map((path): WholeFile => {
+      try {
+        const data = readWholeSync(path);
+        transfer.push(data.buffer as ArrayBuffer);
+        return { ok: true, data, id: blobId(init.idKey, data), hash: hash64(new QuickXorHash().update(data).digest()) };
+      } catch (err) {
+        return { ok: false, code: errorCode(err), message: errorMessage(err) };
+      }
+    });
+    return { result, transfer };
   }
-  const result: ScanResult = { chunks, hash: hash64(qx.digest()), size: offset };
-  return { result, transfer };
+  const chunks: FileChunk[] = [];
+  let offset = task.start;
+  let eof = true;
+  const scratch = windows.pop() ?? new Uint8Array(2 * init.chunker.maxSize);
+  try {
+    for await (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch })) {
+      chunks.push({ id: blobId(init.idKey, c), offset, data: c });
+      offset += c.length;
+      if (offset - task.start >= task.budget) {
+        eof = false; // leaving the loop closes the file; the caller asks again from `offset`
+        break;
+      }
+    }
+  } finally {
+    windows.push(scratch);
+  }
+  const result: FileSegment = { chunks, next: offset, eof };
+  return { result, transfer: chunks.map((c) => c.data.buffer as ArrayBuffer) };
 });

@@ -6,12 +6,9 @@
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../workers/worker-pool.ts';
 import type { RepoConfig } from './config.ts';
-import type { ContentScanner, ScannedFile } from './content.ts';
+import type { ContentScanner, FileSegment, WholeFile } from './content.ts';
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
-
-/** Files up to this size come back from the scanner with their bytes, saving a second read. */
-const KEEP_LIMIT = 32 * 1024 * 1024;
 
 const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
   b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : undefined;
@@ -25,7 +22,7 @@ export class BlobWorkers implements Sealer, ContentScanner {
       module: new URL('./blob-worker.ts', import.meta.url),
       size,
       maxQueue: size * 4,
-      workerData: { gearSeed: config.chunker.seed, chunker: { minSize: config.chunker.minSize, avgSize: config.chunker.avgSize, maxSize: config.chunker.maxSize }, idKey, keepLimit: KEEP_LIMIT },
+      workerData: { gearSeed: config.chunker.seed, chunker: { minSize: config.chunker.minSize, avgSize: config.chunker.avgSize, maxSize: config.chunker.maxSize }, idKey },
     });
   }
 
@@ -35,9 +32,14 @@ export class BlobWorkers implements Sealer, ContentScanner {
     return this.pool.run<Uint8Array[]>(task, transfer);
   }
 
-  async scanFile(path: string, size: number): Promise<ScannedFile> {
-    const task: BlobTask = { op: 'scan', path, size };
-    return this.pool.run<ScannedFile>(task);
+  async scanSegment(path: string, start: number, budget: number): Promise<FileSegment> {
+    const task: BlobTask = { op: 'scan', path, start, budget };
+    return this.pool.run<FileSegment>(task);
+  }
+
+  async readFiles(paths: readonly string[]): Promise<WholeFile[]> {
+    const task: BlobTask = { op: 'read', paths };
+    return this.pool.run<WholeFile[]>(task);
   }
 
   async close(): Promise<void> {

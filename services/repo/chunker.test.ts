@@ -366,6 +366,21 @@ describe('chunkFile', () => {
     }
   });
 
+  it('starting at a chunk boundary yields the rest of the whole-file chunking', async () => {
+    const path = join(dir, 'stream12-from');
+    await writeFile(path, stream12);
+    let start = 0;
+    for (const [k, len] of VECTOR_DEFAULT_12MIB.entries()) {
+      if (k === 0 || k === 3 || k === VECTOR_DEFAULT_12MIB.length - 1) {
+        const tail = await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { start }));
+        expect(tail.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB.slice(k));
+        expect(sha(concat(tail))).toBe(sha(stream12.subarray(start)));
+      }
+      start += len;
+    }
+    expect(await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { start }))).toEqual([]);
+  });
+
   it('chunks an empty file to nothing and a file under minSize to one chunk', async () => {
     const empty = join(dir, 'empty');
     await writeFile(empty, new Uint8Array(0));

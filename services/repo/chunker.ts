@@ -174,9 +174,9 @@ class Window {
   len = 0;
   readonly #cap: number;
 
-  constructor(cap: number, initial: number) {
+  constructor(cap: number, initial: number, scratch?: Uint8Array) {
     this.#cap = cap;
-    this.buf = new Uint8Array(Math.max(1, Math.min(cap, initial)));
+    this.buf = scratch !== undefined && scratch.length >= cap ? scratch.subarray(0, cap) : new Uint8Array(Math.max(1, Math.min(cap, initial)));
   }
 
   get size(): number {
@@ -260,6 +260,19 @@ export async function* chunkStream(
 export interface ChunkFileOptions {
   /** Most bytes requested per read() call (default 1 MiB). Does not change boundaries. */
   readonly bufferSize?: number;
+  /**
+   * Byte to start at (default 0). Cuts depend only on the bytes since the
+   * previous cut, so starting at a boundary of the whole-file chunking gives
+   * that chunking's remaining chunks.
+   */
+  readonly start?: number;
+  /**
+   * A buffer of at least 2 * maxSize bytes to use as the read window instead
+   * of allocating one per call; nothing else may use it while the generator
+   * runs. Callers that chunk many files on one thread save that much garbage
+   * per file.
+   */
+  readonly scratch?: Uint8Array;
 }
 
 /**
@@ -282,6 +295,9 @@ export async function* chunkFile(
   if (!Number.isSafeInteger(readSize) || readSize < 1) {
     throw new FerryError(ChunkerErrorCode.BadParams, `bufferSize must be a positive integer, got ${readSize}`);
   }
+  if (opts.start !== undefined && !(Number.isSafeInteger(opts.start) && opts.start >= 0)) {
+    throw new FerryError(ChunkerErrorCode.BadParams, `start must be a non-negative integer, got ${opts.start}`);
+  }
   const { maxSize } = params;
   const ioError = (op: string, cause: unknown): FerryError => {
     const code = (cause as { code?: unknown } | null)?.code;
@@ -302,7 +318,8 @@ export async function* chunkFile(
         throw ioError('stat', err);
       },
     );
-    const win = new Window(2 * maxSize, size + 1);
+    let position = opts.start ?? 0;
+    const win = new Window(2 * maxSize, Math.max(0, size - position) + 1, opts.scratch);
     let eof = false;
     while (!eof || win.size > 0) {
       while (!eof && win.size < maxSize) {
@@ -310,12 +327,13 @@ export async function* chunkFile(
         const want = Math.min(readSize, win.room);
         let bytesRead: number;
         try {
-          ({ bytesRead } = await fh.read(win.buf, win.len, want, null));
+          ({ bytesRead } = await fh.read(win.buf, win.len, want, position));
         } catch (err) {
           throw ioError('read', err);
         }
         if (bytesRead === 0) eof = true;
         win.len += bytesRead;
+        position += bytesRead;
       }
       while (win.size >= maxSize || (eof && win.size > 0)) {
         yield win.take(findCut(win.buf, win.pos, win.len, gear, params, eof));

@@ -1,61 +1,58 @@
 /**
  * Reading file content for a backup. Every byte of file content a backup
- * reads goes through a ContentReader, which counts files and bytes; that is
+ * reads is counted by a ContentReader, which counts files and bytes; that is
  * how tests prove an unchanged backup reads nothing.
  */
-import { open, readFile } from 'node:fs/promises';
 
 export interface FileChunk {
   readonly id: Uint8Array;
+  /** Offset of the chunk in its file. */
   readonly offset: number;
-  readonly length: number;
-  /** Present when the scanner kept the bytes (files up to its keep limit). */
-  readonly data?: Uint8Array | undefined;
+  readonly data: Uint8Array;
 }
 
-export interface ScannedFile {
+/**
+ * Consecutive chunks of one file starting at a chunk boundary. `next` is
+ * where the following segment starts (the end of the last chunk); `eof`
+ * says the file ended with this segment.
+ */
+export interface FileSegment {
   readonly chunks: readonly FileChunk[];
-  readonly hash: bigint;
-  readonly size: number;
+  readonly next: number;
+  readonly eof: boolean;
 }
 
-/** Chunks, hashes and IDs a file. Implemented on worker threads (blob-workers.ts). */
+/** A whole file read as one blob, or why it could not be read. */
+export type WholeFile =
+  | { readonly ok: true; readonly data: Uint8Array; readonly id: Uint8Array; readonly hash: bigint }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** Chunks, hashes and IDs files. Implemented on worker threads (blob-workers.ts). */
 export interface ContentScanner {
-  scanFile(path: string, size: number): Promise<ScannedFile>;
+  /**
+   * Chunks `path` from byte `start`, which must be 0 or the `next` of the
+   * previous segment (a chunk boundary, so the cuts equal those of chunking
+   * the whole file at once), and returns chunks until at least `budget` bytes
+   * or the end of the file. Memory per call is bounded by budget + the
+   * largest chunk, whatever the file's size.
+   */
+  scanSegment(path: string, start: number, budget: number): Promise<FileSegment>;
+  /**
+   * Reads each file whole, as one blob: its bytes, blob ID and content hash.
+   * For files no longer than the chunker's minimum size, which are always one
+   * chunk. Results are in the order of `paths`; a file that cannot be read
+   * comes back as its error and does not affect the others.
+   */
+  readFiles(paths: readonly string[]): Promise<WholeFile[]>;
 }
 
 export class ContentReader {
   filesRead = 0;
   bytesRead = 0;
 
-  async readWhole(path: string): Promise<Uint8Array> {
-    const data = await readFile(path);
-    this.filesRead++;
-    this.bytesRead += data.length;
-    return data;
-  }
-
-  /**
-   * Reads ranges of one file, one at a time, as the consumer asks for them,
-   * so a large file never sits in memory whole.
-   */
-  async *readRanges(path: string, ranges: Iterable<{ offset: number; length: number }>): AsyncGenerator<Uint8Array> {
-    const fh = await open(path, 'r');
-    try {
-      for (const r of ranges) {
-        const buf = Buffer.allocUnsafeSlow(r.length);
-        const { bytesRead } = await fh.read(buf, 0, r.length, r.offset);
-        this.bytesRead += bytesRead;
-        yield bytesRead === r.length ? buf : buf.subarray(0, bytesRead);
-      }
-    } finally {
-      await fh.close();
-    }
-  }
-
-  /** Counts a file whose content a scanner read on our behalf. */
-  noteScanned(bytes: number): void {
-    this.filesRead++;
+  /** Counts a file whose content a scanner read on our behalf (bytes may come in several calls). */
+  noteRead(bytes: number, newFile: boolean): void {
+    if (newFile) this.filesRead++;
     this.bytesRead += bytes;
   }
 }

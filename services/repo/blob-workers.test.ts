@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BlobWorkers } from './blob-workers.ts';
+import { chunkLengths, gearTable, type ChunkerParams } from './chunker.ts';
+import { blobId } from '../crypto/tenant-keys.ts';
+import { hash64, quickXor } from '../hash/quickxor.ts';
+import type { RepoConfig } from './config.ts';
+
+const params: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
+const seed = randomBytes(32);
+const idKey = randomBytes(32);
+let dir: string;
+let workers: BlobWorkers;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ferry-blob-workers-'));
+  const config = { chunker: { ...params, seed } } as unknown as RepoConfig; // only the chunker part is read
+  workers = new BlobWorkers(config, idKey, { threads: 1 });
+});
+afterAll(async () => {
+  await workers.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function scanAll(path: string, budget: number): Promise<{ lengths: number[]; bytes: Buffer; idsOk: boolean }> {
+  const parts: Uint8Array[] = [];
+  let idsOk = true;
+  let pos = 0;
+  for (let start = 0; ; ) {
+    const seg = await workers.scanSegment(path, start, budget);
+    for (const c of seg.chunks) {
+      idsOk &&= c.offset === pos && Buffer.from(blobId(idKey, c.data)).equals(c.id);
+      pos += c.data.length;
+      parts.push(c.data);
+    }
+    if (seg.eof) break;
+    start = seg.next;
+  }
+  return { lengths: parts.map((p) => p.length), bytes: Buffer.concat(parts), idsOk };
+}
+
+describe('BlobWorkers', () => {
+  it('scans files segment by segment, concurrently on one thread, with whole-file cuts', async () => {
+    const files = [0, 1, 2].map((i) => {
+      const data = randomBytes(1_500_000 + i * 77_777);
+      const path = join(dir, `f${i}`);
+      writeFileSync(path, data);
+      return { path, data };
+    });
+    const results = await Promise.all(files.map((f) => scanAll(f.path, 100_000)));
+    for (const [i, r] of results.entries()) {
+      expect(r.bytes.equals(files[i]!.data)).toBe(true);
+      expect(r.lengths).toEqual(chunkLengths(files[i]!.data, gearTable(seed), params));
+      expect(r.idsOk).toBe(true);
+    }
+  });
+
+  it('reads small files whole, with IDs and hashes, and reports an unreadable one alone', async () => {
+    const a = randomBytes(5000);
+    writeFileSync(join(dir, 'a'), a);
+    writeFileSync(join(dir, 'empty'), new Uint8Array(0));
+    const [ra, missing, empty] = await workers.readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'empty')]);
+    expect(ra).toMatchObject({ ok: true, hash: hash64(quickXor(a)) });
+    if (!ra?.ok) throw new Error('unreachable');
+    expect(Buffer.from(ra.data).equals(a)).toBe(true);
+    expect(Buffer.from(ra.id).equals(Buffer.from(blobId(idKey, a)))).toBe(true);
+    expect(missing).toMatchObject({ ok: false, code: 'ENOENT' });
+    expect(empty).toMatchObject({ ok: true, hash: hash64(quickXor(new Uint8Array(0))) });
+  });
+});
