@@ -23,7 +23,8 @@ export interface ActorContext {
   /**
    * Tells the server the message is still being worked on (resets its ack
    * wait). The host also does this every ackWait/3 while the handler runs;
-   * call it yourself from loops that may starve the event loop.
+   * call it yourself from loops that may starve the event loop. Cheap to call
+   * per item: at most one signal goes out per second (or per ackWait/3 if shorter).
    */
   heartbeat(): void;
   /** Publishes a typed message to JetStream and awaits the PubAck. */

@@ -201,8 +201,14 @@ export class ActorHost {
       redelivered: msg.redelivered,
       deliveryCount: msg.info.deliveryCount,
     } as ActorMessage;
+    // Handlers call this per file; one signal per gap (a second, or less for a short ackWait) is plenty.
+    const gapMs = Math.min(1000, this.#cfg.heartbeatMs);
+    let lastBeat = 0;
     const heartbeat = (): void => {
-      if (!f.settled && !this.#cfg.nc.isClosed()) msg.working();
+      const now = Date.now();
+      if (now - lastBeat < gapMs || f.settled || this.#cfg.nc.isClosed()) return;
+      lastBeat = now;
+      msg.working();
     };
     const ctx: ActorContext = {
       log: this.#cfg.log.child({ tenant: value.tenant, job: value.jobId }),
