@@ -14,8 +14,14 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
 };
 
 export async function runJobFromCli(s: Session, type: JobType, spec: Record<string, unknown>): Promise<JobOutcome> {
-  const repo = await s.repo();
-  const rt = await openRuntime(s, { needs: NEEDS[type] });
+  // Deriving the key (scrypt, a few hundred ms) overlaps starting NATS.
+  const [repoR, rtR] = await Promise.allSettled([s.repo(), openRuntime(s, { needs: NEEDS[type] })]);
+  if (repoR.status === 'rejected' || rtR.status === 'rejected') {
+    if (rtR.status === 'fulfilled') await rtR.value.close();
+    throw repoR.status === 'rejected' ? repoR.reason : (rtR as PromiseRejectedResult).reason;
+  }
+  const repo = repoR.value;
+  const rt = rtR.value;
   try {
     const out = await runJob(rt, { tenant: s.cfg.tenant, type, repoId: repo.config.id, spec }, s.progress());
     if (out.record.state === 'failed' && type !== 'verify') {

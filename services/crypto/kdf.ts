@@ -18,8 +18,12 @@ export interface KdfParams {
   readonly salt: Uint8Array;
 }
 
-/** 2^17 * 8 * 128 = 128 MiB and about half a second per unlock on a laptop. */
-export const DEFAULT_KDF_MEMORY_MIB = 128;
+/**
+ * 2^16 * 8 * 128 = 64 MiB and about a quarter second per unlock. Every
+ * command that opens the repository allocates this much once, so it bounds
+ * peak memory from below; restic caps its scrypt at 60 MiB.
+ */
+export const DEFAULT_KDF_MEMORY_MIB = 64;
 export const MIN_KDF_MEMORY_MIB = 1;
 
 export function newKdfParams(memoryMiB: number = DEFAULT_KDF_MEMORY_MIB): KdfParams {
