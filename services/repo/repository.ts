@@ -56,6 +56,7 @@ export class Repository {
     this.keys = keys;
     this.objKey = objectKey(keys);
     this.treeWindows = new PackWindows(storage);
+    this.dataWindows = new PackWindows(storage, { windowBytes: 4 * 1024 * 1024, maxWindows: 4 });
   }
 
   static async init(storage: Storage, passphrase: string, opts: InitOptions = {}): Promise<Repository> {
@@ -230,12 +231,14 @@ export class Repository {
   async readBlob(id: Uint8Array, expected?: BlobType): Promise<Uint8Array> {
     const loc = this.locate(id);
     if (expected !== undefined && loc.type !== expected) throw new RepoError(RepoErrorCode.Corrupt, `blob ${toHex(id)} has type ${loc.type}, expected ${expected}`);
-    const sealed = loc.type === BlobType.Tree ? await this.treeWindows.read(loc) : await this.storage.load(loc.pack.name, { offset: loc.offset, length: loc.length });
+    const sealed = await (loc.type === BlobType.Tree ? this.treeWindows : this.dataWindows).read(loc);
     return this.openBlobBytes(id, loc, sealed);
   }
 
   private readonly treeCache = new Map<string, TreeNode[]>();
   private readonly treeWindows: PackWindows;
+  /** Restores read files in the order they were packed: small files' blobs come from one read. */
+  private readonly dataWindows: PackWindows;
 
   async loadTree(id: Uint8Array): Promise<TreeNode[]> {
     const k = idKey(id);
