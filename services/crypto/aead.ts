@@ -12,16 +12,26 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const AEAD_OVERHEAD = NONCE_BYTES + TAG_BYTES;
 
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Uint8Array {
+/**
+ * Seals the plaintext, or the concatenation of its parts (which saves the
+ * caller a copy when it frames data behind a header).
+ */
+export function seal(key: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Uint8Array {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const length = parts.reduce((n, p) => n + p.length, 0);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  const out = new Uint8Array(NONCE_BYTES + plaintext.length + TAG_BYTES);
+  const out = new Uint8Array(NONCE_BYTES + length + TAG_BYTES);
   out.set(nonce, 0);
-  const body = cipher.update(plaintext);
-  out.set(body, NONCE_BYTES);
+  let at = NONCE_BYTES;
+  for (const p of parts) {
+    const body = cipher.update(p);
+    out.set(body, at);
+    at += body.length;
+  }
   const fin = cipher.final();
-  out.set(fin, NONCE_BYTES + body.length);
-  out.set(cipher.getAuthTag(), NONCE_BYTES + plaintext.length);
+  out.set(fin, at);
+  out.set(cipher.getAuthTag(), NONCE_BYTES + length);
   return out;
 }
 

@@ -18,18 +18,15 @@ import { errorCode, errorMessage } from './error-text.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
-/**
- * The chunker's read windows, reused across scans on this thread. Scans of
- * several tasks interleave at their awaits, so each takes its own window.
- */
-const windows: Uint8Array[] = [];
+/** The chunker's read window, reused by every scan on this thread (scans are synchronous: one at a time). */
+let scratch: Uint8Array | undefined;
 
 /** An ArrayBuffer we may transfer: the view must own all of it. */
 function ownBuffer(b: Uint8Array): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
 }
 
-serveTasks(async (task: BlobTask) => {
+serveTasks((task: BlobTask) => {
   if (task.op === 'seal') {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
@@ -52,18 +49,14 @@ serveTasks(async (task: BlobTask) => {
   const chunks: FileChunk[] = [];
   let offset = task.start;
   let eof = true;
-  const scratch = windows.pop() ?? new Uint8Array(2 * init.chunker.maxSize);
-  try {
-    for await (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch })) {
-      chunks.push({ id: blobId(init.idKey, c), offset, data: c });
-      offset += c.length;
-      if (offset - task.start >= task.budget) {
-        eof = false; // leaving the loop closes the file; the caller asks again from `offset`
-        break;
-      }
+  scratch ??= new Uint8Array(2 * init.chunker.maxSize);
+  for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch })) {
+    chunks.push({ id: blobId(init.idKey, c), offset, data: c });
+    offset += c.length;
+    if (offset - task.start >= task.budget) {
+      eof = false; // leaving the loop closes the file; the caller asks again from `offset`
+      break;
     }
-  } finally {
-    windows.push(scratch);
   }
   const result: FileSegment = { chunks, next: offset, eof };
   return { result, transfer: chunks.map((c) => c.data.buffer as ArrayBuffer) };

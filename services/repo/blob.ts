@@ -19,10 +19,7 @@ function aadFor(id: Uint8Array, type: BlobType): Uint8Array {
 
 export function sealBlob(packKey: Uint8Array, id: Uint8Array, type: BlobType, plaintext: Uint8Array, level: number): Uint8Array {
   const { codec, data } = compress(plaintext, level);
-  const framed = new Uint8Array(1 + data.length);
-  framed[0] = codec;
-  framed.set(data, 1);
-  return seal(packKey, framed, aadFor(id, type));
+  return seal(packKey, [Uint8Array.of(codec), data], aadFor(id, type));
 }
 
 export function openBlob(packKey: Uint8Array, id: Uint8Array, type: BlobType, sealed: Uint8Array, what: string): Uint8Array {

@@ -62,7 +62,7 @@ async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Arra
   for (let off = 0; off < data.length; off += size) yield data.subarray(off, Math.min(data.length, off + size));
 }
 
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+async function collect(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const c of chunks) out.push(c);
   return out;

@@ -30,7 +30,7 @@
  * at s depends only on data[s, s + maxSize): streaming callers decide only
  * once they hold maxSize bytes past s, or the end of the input.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FerryError } from '../../protocol/errors.ts';
 import { GEAR_SEED_BYTES, GearErrorCode, gearTable } from './gear.ts';
 
@@ -276,19 +276,22 @@ export interface ChunkFileOptions {
 }
 
 /**
- * Chunks a file, reading through one FileHandle into a reused buffer of at
- * most 2 * maxSize bytes (sized down for small files). Boundaries equal
- * chunkLengths() over the file's bytes; yielded chunks are fresh buffers.
- * The file is closed when the generator finishes or is abandoned (return()).
- * I/O failures reject with FerryError `chunker.io` carrying the OS error as
- * cause.
+ * Chunks a file, reading into a reused window of at most 2 * maxSize bytes
+ * (sized down for small files). Boundaries equal chunkLengths() over the
+ * file's bytes; yielded chunks are fresh buffers. The file is closed when
+ * the generator finishes or is abandoned (return()). I/O failures throw
+ * FerryError `chunker.io` carrying the OS error as cause.
+ *
+ * Synchronous on purpose: it runs on worker threads, where blocking is the
+ * point. A worker then scans one file at a time, so it needs one read window,
+ * where interleaved async scans each held their own.
  */
-export async function* chunkFile(
+export function* chunkFile(
   path: string,
   gear: Uint32Array,
   params: ChunkerParams = DEFAULT_CHUNKER_PARAMS,
   opts: ChunkFileOptions = {},
-): AsyncGenerator<Uint8Array> {
+): Generator<Uint8Array> {
   validateChunkerParams(params);
   checkGear(gear);
   const readSize = opts.bufferSize ?? 1 << 20;
@@ -307,18 +310,21 @@ export async function* chunkFile(
       cause,
     });
   };
-  const fh = await open(path, 'r').catch((err: unknown) => {
-    throw ioError('open', err);
-  });
+  let fd: number;
   try {
-    // +1 so a file that fits is read and its EOF seen without growing.
-    const size = await fh.stat().then(
-      (s) => s.size,
-      (err: unknown) => {
-        throw ioError('stat', err);
-      },
-    );
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw ioError('open', err);
+  }
+  try {
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch (err) {
+      throw ioError('stat', err);
+    }
     let position = opts.start ?? 0;
+    // +1 so a file that fits is read and its EOF seen without growing.
     const win = new Window(2 * maxSize, Math.max(0, size - position) + 1, opts.scratch);
     let eof = false;
     while (!eof || win.size > 0) {
@@ -327,7 +333,7 @@ export async function* chunkFile(
         const want = Math.min(readSize, win.room);
         let bytesRead: number;
         try {
-          ({ bytesRead } = await fh.read(win.buf, win.len, want, position));
+          bytesRead = readSync(fd, win.buf, win.len, want, position);
         } catch (err) {
           throw ioError('read', err);
         }
@@ -340,6 +346,6 @@ export async function* chunkFile(
       }
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

@@ -68,7 +68,8 @@ export class RepoWriter {
     this.sealer = sealer;
     this.opts = {
       // An open pack holds its sealed bytes until saved, so the bound must exceed two packs.
-      maxPendingBytes: Math.max(opts.maxPendingBytes ?? 64 * 1024 * 1024, 2 * repo.config.packSize + 4 * 1024 * 1024),
+      // The default is that floor: more buffering did not make backups faster, only bigger.
+      maxPendingBytes: Math.max(opts.maxPendingBytes ?? 0, 2 * repo.config.packSize + 4 * 1024 * 1024),
       batchBytes: opts.batchBytes ?? 2 * 1024 * 1024,
       batchItems: opts.batchItems ?? 256,
       indexEvery: opts.indexEvery ?? 64,
