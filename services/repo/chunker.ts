@@ -30,7 +30,8 @@
  * at s depends only on data[s, s + maxSize): streaming callers decide only
  * once they hold maxSize bytes past s, or the end of the input.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openSourceFile } from './open-source-file.ts';
 import { FerryError } from '../../protocol/errors.ts';
 import { GEAR_SEED_BYTES, GearErrorCode, gearTable } from './gear.ts';
 
@@ -312,7 +313,7 @@ export function* chunkFile(
   };
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSourceFile(path);
   } catch (err) {
     throw ioError('open', err);
   }

@@ -4,10 +4,11 @@
  * back a slice of Node's shared pool for small files). Reads the size fstat
  * reports, or less if the file shrinks meanwhile, like readFileSync.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openSourceFile } from './open-source-file.ts';
 
 export function readWholeSync(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
+  const fd = openSourceFile(path);
   try {
     const buf = new Uint8Array(fstatSync(fd).size);
     let n = 0;
