@@ -21,13 +21,17 @@ export async function syncCatalog(s: Session, opts: { rebuild?: boolean } = {}):
   if (firstMissing < 0) return { catalog, applied: 0 };
   await repo.loadIndex(); // trees are read through the index
   let applied = 0;
+  // The snapshot applied just before: unchanged subtrees since then are skipped (catalog-feed.ts).
+  let base = firstMissing > 0 ? mine[firstMissing - 1] : undefined;
   for (const r of mine.slice(firstMissing)) {
-    await applyOne(repo, catalog, r);
+    await applyOne(repo, catalog, r, base);
+    base = r;
     applied++;
   }
   return { catalog, applied };
 }
 
-export async function applyOne(repo: Repository, catalog: Catalog, r: SnapshotRecord): Promise<void> {
-  await catalog.applySnapshot({ id: r.id, time: new Date(Number(r.snapshot.timeNs / 1_000_000n)) }, catalogListings(repo, r.snapshot));
+/** Applies snapshot `r`; `base` must be the snapshot the catalog applied last, if any. */
+export async function applyOne(repo: Repository, catalog: Catalog, r: SnapshotRecord, base?: SnapshotRecord): Promise<void> {
+  await catalog.applySnapshot({ id: r.id, time: new Date(Number(r.snapshot.timeNs / 1_000_000n)) }, catalogListings(repo, r.snapshot, base?.snapshot));
 }
