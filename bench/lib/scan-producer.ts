@@ -104,7 +104,7 @@ export const wallClock = (): number => performance.timeOrigin + performance.now(
  * `work.upload` message with its msgID, and at most `window` PubAcks are
  * outstanding. Rejects if any publish fails or is taken for a duplicate.
  */
-export async function produce(publisher: Publisher, o: ProduceOptions): Promise<Produced> {
+export async function produce(publisher: Publisher, o: ProduceOptions, onBatch?: (records: number) => void): Promise<Produced> {
   const subject = subjects.work(o.tenant, 'upload', o.jobId);
   let inFlight = 0;
   let wake: (() => void) | undefined;
@@ -141,6 +141,7 @@ export async function produce(publisher: Publisher, o: ProduceOptions): Promise<
       .finally(settled);
     batches++;
     records += batch.files;
+    onBatch?.(records);
     eventBytes += batch.events.length;
   }
   while (inFlight > 0) await new Promise<void>((res) => (wake = res));
