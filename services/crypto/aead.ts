@@ -7,6 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
+import { secretKey } from './key-object.ts';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -16,10 +17,26 @@ export const AEAD_OVERHEAD = NONCE_BYTES + TAG_BYTES;
  * Seals the plaintext, or the concatenation of its parts (which saves the
  * caller a copy when it frames data behind a header).
  */
-export function seal(key: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Uint8Array {
+// Nonces come from the CSPRNG 512 at a time: one randomBytes call per small
+// blob cost more than sealing it.
+const NONCE_POOL_BYTES = NONCE_BYTES * 512;
+let noncePool = new Uint8Array(0);
+let nonceAt = 0;
+
+function freshNonce(): Uint8Array {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_BYTES);
+    nonceAt = 0;
+  }
+  const n = noncePool.subarray(nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return n;
+}
+
+export function seal(key: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], aad: Uint8Array, nonce: Uint8Array = freshNonce()): Uint8Array {
   const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
   const length = parts.reduce((n, p) => n + p.length, 0);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const cipher = createCipheriv('aes-256-gcm', secretKey(key), nonce);
   cipher.setAAD(aad);
   const out = new Uint8Array(NONCE_BYTES + length + TAG_BYTES);
   out.set(nonce, 0);
@@ -44,7 +61,7 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, what 
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
   const body = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+    const decipher = createDecipheriv('aes-256-gcm', secretKey(key), nonce);
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const a = decipher.update(body);

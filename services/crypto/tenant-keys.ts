@@ -11,6 +11,7 @@
  * See docs/design.md, "Keys" and "Threat model".
  */
 import { createHmac } from 'node:crypto';
+import { secretKey } from './key-object.ts';
 import { hkdf32 } from './x25519.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 
@@ -42,7 +43,7 @@ export function objectKey(keys: TenantKeys): Uint8Array {
 
 /** The content ID of a blob: HMAC-SHA256 keyed with the tenant's idKey. */
 export function blobId(idKey: Uint8Array, data: Uint8Array): Uint8Array {
-  return createHmac('sha256', idKey).update(data).digest();
+  return createHmac('sha256', secretKey(idKey)).update(data).digest();
 }
 
 export function requirePrivateKey(keys: TenantKeys, action: string): Uint8Array {
