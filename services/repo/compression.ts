@@ -1,5 +1,13 @@
-/** zstd per blob/object, skipped where it does not shrink the data. */
-import { zstdCompressSync, zstdDecompressSync, constants } from 'node:zlib';
+/**
+ * zstd per blob/object, skipped where it does not shrink the data.
+ *
+ * Through zstd-napi with one reusable context per thread and level, not
+ * node:zlib: zstdCompressSync builds a stream object and a zstd context per
+ * call, ~27 µs before any compressing, which dominated small files (200,000
+ * files of at most 1 KiB: 5 µs a blob with a reused context). The frames are
+ * standard zstd either way.
+ */
+import zstd from 'zstd-napi';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const Compression = { None: 0, Zstd: 1 } as const;
@@ -7,11 +15,22 @@ export type Compression = (typeof Compression)[keyof typeof Compression];
 
 export const DEFAULT_ZSTD_LEVEL = 3;
 
+const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+let decompressor: InstanceType<typeof zstd.Decompressor> | undefined;
+
+function compressorFor(level: number): InstanceType<typeof zstd.Compressor> {
+  let c = compressors.get(level);
+  if (c === undefined) {
+    c = new zstd.Compressor();
+    c.setParameters({ compressionLevel: level });
+    compressors.set(level, c);
+  }
+  return c;
+}
+
 export function compress(data: Uint8Array, level: number): { codec: Compression; data: Uint8Array } {
   if (data.length < 64 || level <= 0) return { codec: Compression.None, data };
-  // One output buffer big enough for any result we keep (we keep only results
-  // smaller than the input), instead of 16 KiB pieces concatenated at the end.
-  const z = zstdCompressSync(data, { chunkSize: Math.max(64, data.length + 64), params: { [constants.ZSTD_c_compressionLevel]: level } });
+  const z = compressorFor(level).compress(data);
   return z.length < data.length ? { codec: Compression.Zstd, data: z } : { codec: Compression.None, data };
 }
 
@@ -19,7 +38,8 @@ export function decompress(codec: Compression, data: Uint8Array, what: string): 
   if (codec === Compression.None) return data;
   if (codec !== Compression.Zstd) throw new RepoError(RepoErrorCode.Corrupt, `${what} uses unknown compression ${codec}`);
   try {
-    return zstdDecompressSync(data);
+    decompressor ??= new zstd.Decompressor();
+    return decompressor.decompress(data);
   } catch (cause) {
     throw new RepoError(RepoErrorCode.Corrupt, `${what} failed to decompress`, { cause });
   }
