@@ -23,7 +23,7 @@ const ALL = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'ver
 /** Several batches' worth: big random files (64 MiB of upload closes a batch) and many small ones. */
 async function buildSource(root: string): Promise<void> {
   await mkdir(join(root, 'big'), { recursive: true });
-  for (let i = 0; i < 4; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
+  for (let i = 0; i < 8; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
   for (let d = 0; d < 3; d++) {
     await mkdir(join(root, 'small', `d${d}`), { recursive: true });
     for (let f = 0; f < 500; f++) await writeFile(join(root, 'small', `d${d}`, `s${f}.txt`), `small file ${d}/${f}\n`.repeat(1 + (f % 7)));

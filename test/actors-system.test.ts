@@ -22,7 +22,8 @@ import { idKey } from '../services/repo/ids.ts';
 /** Several batches' worth: big random files (64 MiB of upload closes a batch) and many small ones. */
 async function buildSource(root: string): Promise<void> {
   await mkdir(join(root, 'big'), { recursive: true });
-  for (let i = 0; i < 6; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
+  // Big enough that a backup takes a few seconds, so the tests below can kill things mid-job.
+  for (let i = 0; i < 12; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
   for (let d = 0; d < 5; d++) {
     await mkdir(join(root, 'small', `d${d}`), { recursive: true });
     for (let f = 0; f < 500; f++) await writeFile(join(root, 'small', `d${d}`, `s${f}.txt`), `small file ${d}/${f}\n`.repeat(1 + (f % 7)));
@@ -102,7 +103,7 @@ describe('actors over NATS', () => {
     await waitForActors(nats.url, ['coordinator', 'scanner', 'uploader', 'finalizer']);
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
-    await new Promise((r) => setTimeout(r, 800 + Math.floor(Math.random() * 2500)));
+    await new Promise((r) => setTimeout(r, 800 + Math.floor(Math.random() * 1200)));
     expect(finished, 'the job must still be running when the worker dies').toBe(false);
     await worker.kill9();
     serve(['scanner', 'uploader']);
