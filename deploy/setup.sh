@@ -71,7 +71,7 @@ else
 fi
 if [ -x "$tools/node/bin/node" ]; then
   export PATH="$tools/node/bin:$PATH"
-  # Native modules (better-sqlite3) build against the headers of the node that runs them.
+  # Native modules (better-sqlite3, zstd-napi) build against the headers of the node that runs them.
   export npm_config_nodedir="$tools/node"
 fi
 
