@@ -6,42 +6,18 @@
  * identical tree, and pass `check --read-data`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
-import { startCluster, type ClusterFixture } from './nats-fixture.ts';
+import { retry, startCluster, type ClusterFixture } from './nats-fixture.ts';
 import { startServe, waitForActors, type ServeProcess } from './serve-harness.ts';
 import { compareTrees } from './compare-trees.ts';
+import { buildJobSource } from './tree-fixture.ts';
 import { Buckets, Streams } from '../protocol/resources.ts';
 
 const ALL = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier'] as const;
-
-/** Several batches' worth: big random files (64 MiB of upload closes a batch) and many small ones. */
-async function buildSource(root: string): Promise<void> {
-  await mkdir(join(root, 'big'), { recursive: true });
-  for (let i = 0; i < 8; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
-  for (let d = 0; d < 3; d++) {
-    await mkdir(join(root, 'small', `d${d}`), { recursive: true });
-    for (let f = 0; f < 500; f++) await writeFile(join(root, 'small', `d${d}`, `s${f}.txt`), `small file ${d}/${f}\n`.repeat(1 + (f % 7)));
-  }
-}
-
-/** Retries a JetStream API call while the cluster settles after a node loss. */
-async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 const ferryStreams = (): string[] => [...Object.values(Streams), ...Object.values(Buckets).map((b) => `KV_${b}`)];
 
@@ -64,7 +40,7 @@ describe('actors on a 3-node NATS cluster', () => {
     t = await makeCliEnv();
     cluster = await startCluster();
     src = join(t.dir, 'src');
-    await buildSource(src);
+    await buildJobSource(src, { bigFiles: 8, smallDirs: 3 });
     expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
   });
   afterEach(async () => {

@@ -4,13 +4,12 @@
  * injected mid-job (SIGKILL of a worker process, a NATS restart).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { startNats, type NatsFixture } from './nats-fixture.ts';
 import { startServe, waitForActors, type ServeProcess } from './serve-harness.ts';
 import { compareTrees } from './compare-trees.ts';
+import { buildJobSource } from './tree-fixture.ts';
 import { FsStorage } from '../services/storage/fs.ts';
 import { Repository } from '../services/repo/repository.ts';
 import { decodeIndex } from '../services/repo/index-file.ts';
@@ -19,16 +18,6 @@ import { objectKey } from '../services/crypto/tenant-keys.ts';
 import { Prefix } from '../services/repo/layout.ts';
 import { idKey } from '../services/repo/ids.ts';
 
-/** Several batches' worth: big random files (64 MiB of upload closes a batch) and many small ones. */
-async function buildSource(root: string): Promise<void> {
-  await mkdir(join(root, 'big'), { recursive: true });
-  // Big enough that a backup takes a few seconds, so the tests below can kill things mid-job.
-  for (let i = 0; i < 12; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
-  for (let d = 0; d < 5; d++) {
-    await mkdir(join(root, 'small', `d${d}`), { recursive: true });
-    for (let f = 0; f < 500; f++) await writeFile(join(root, 'small', `d${d}`, `s${f}.txt`), `small file ${d}/${f}\n`.repeat(1 + (f % 7)));
-  }
-}
 
 /** How many packs hold each blob, from every index file: a completed pack uploaded twice shows up as a count of 2. */
 async function blobCopies(repoDir: string, password: string): Promise<{ maxCopies: number; packs: number }> {
@@ -62,7 +51,7 @@ describe('actors over NATS', () => {
     t = await makeCliEnv();
     nats = await startNats();
     src = join(t.dir, 'src');
-    await buildSource(src);
+    await buildJobSource(src, { bigFiles: 12, smallDirs: 5 });
     expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
   });
   afterEach(async () => {

@@ -2,24 +2,12 @@ import { existsSync } from 'node:fs';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCluster, startNats, type ClusterFixture, type NatsFixture } from './nats-fixture.ts';
+import { retry, startCluster, startNats, type ClusterFixture, type NatsFixture } from './nats-fixture.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 describe('startNats', () => {
   it('starts a JetStream server, stops it, and stop() is safe twice', async () => {
@@ -86,7 +74,7 @@ describe('startCluster', () => {
     const nc = await connect({ servers: c.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     cleanups.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    const created = await retry('add R3 stream', () => jsm.streams.add({ name: 'FIXTURE_R3', subjects: ['fixture.r3.>'], num_replicas: 3 }));
+    const created = await retry('add R3 stream', () => jsm.streams.add({ name: 'FIXTURE_R3', subjects: ['fixture.r3.>'], num_replicas: 3 }), 20_000);
     expect(created.config.num_replicas).toBe(3);
     const js = jetstream(nc);
     for (let i = 0; i < 10; i++) await js.publish('fixture.r3.a', `m${i}`);
@@ -97,7 +85,7 @@ describe('startCluster', () => {
     await c.killNode(victim);
 
     await retry('publish after leader loss', () => js.publish('fixture.r3.a', 'after', { timeout: 2000 }), 30_000);
-    const info = await retry('stream info after leader loss', () => jsm.streams.info('FIXTURE_R3'));
+    const info = await retry('stream info after leader loss', () => jsm.streams.info('FIXTURE_R3'), 20_000);
     expect(info.state.messages).toBe(11);
     expect(info.cluster?.leader).not.toBe(leader);
 
@@ -107,7 +95,7 @@ describe('startCluster', () => {
       const replicas = i.cluster?.replicas ?? [];
       if (replicas.length !== 2 || !replicas.every((r) => r.current)) throw new Error(`replicas ${JSON.stringify(replicas)}`);
       return i;
-    });
+    }, 20_000);
     expect(back.state.messages).toBe(11);
   });
 });

@@ -194,3 +194,16 @@ export async function startCluster(opts: { size?: number } = {}): Promise<Cluste
     restartNode: (i) => node(i).restart(),
   };
 }
+
+/** Retries a JetStream call while a server or cluster settles (after a start, a restart or a node loss). */
+export async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -1,6 +1,6 @@
 /** Builds a source tree with every kind of entry the round-trip tests need. */
 import { mkdir, writeFile, symlink, link, utimes, chmod } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Deterministic pseudo-random bytes (SHA-256 in counter mode). */
@@ -10,6 +10,21 @@ export function pseudoRandom(bytes: number, seed: string): Buffer {
     createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off, 0, Math.min(32, bytes - off));
   }
   return out;
+}
+
+/**
+ * A source that takes several upload batches: `bigFiles` random 24 MiB files
+ * (64 MiB of upload closes a batch) and `smallDirs` directories of 500 small
+ * text files. Big enough that a backup runs a few seconds, so tests can kill
+ * things mid-job.
+ */
+export async function buildJobSource(root: string, opts: { bigFiles: number; smallDirs: number }): Promise<void> {
+  await mkdir(join(root, 'big'), { recursive: true });
+  for (let i = 0; i < opts.bigFiles; i++) await writeFile(join(root, 'big', `f${i}.bin`), randomBytes(24 * 1024 * 1024));
+  for (let d = 0; d < opts.smallDirs; d++) {
+    await mkdir(join(root, 'small', `d${d}`), { recursive: true });
+    for (let f = 0; f < 500; f++) await writeFile(join(root, 'small', `d${d}`, `s${f}.txt`), `small file ${d}/${f}\n`.repeat(1 + (f % 7)));
+  }
 }
 
 export const MARKER = 'FERRY-PLAINTEXT-MARKER-7f3a9c';

@@ -9,20 +9,9 @@ import { batchEvents, DEFAULT_BATCH_LIMITS } from '../../services/jobs/batcher.t
 import type { ScanEvent } from '../../services/jobs/scan-events.ts';
 import type { WalkItem } from '../../services/jobs/scan-walker.ts';
 import type { TreeNode } from '../../services/repo/tree.ts';
+import { seededRandom } from '../../services/storage/prng.ts';
 
 export const FILES_PER_DIR = 1000;
-
-/** Small deterministic PRNG (mulberry32): the same records for the same seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['photo', 'notes', 'draft', 'table', 'index', 'build', 'cache', 'model'];
 const EXTS = ['jpg', 'txt', 'pdf', 'csv', 'dat', 'bin', 'log', 'xml'];
@@ -30,7 +19,7 @@ const EPOCH_NS = 1_700_000_000_000_000_000n;
 
 /** Content IDs of unchanged files: 32-byte chunk IDs from a pool (their bytes do not matter on the wire). */
 const idPool: Uint8Array[] = (() => {
-  const r = prng(7);
+  const r = seededRandom(7);
   return Array.from({ length: 4096 }, () => Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256)));
 })();
 
@@ -44,7 +33,7 @@ const idPool: Uint8Array[] = (() => {
  * ns, inode, device.
  */
 export async function* scanItems(files: number, uploadRatio: number, seed: number): AsyncGenerator<WalkItem> {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   for (let i = 0; i < files; i++) {
     const dir = `dir${String(Math.floor(i / FILES_PER_DIR)).padStart(5, '0')}`;
     const k = i % FILES_PER_DIR;

@@ -34,14 +34,12 @@ export class BatchUploader {
   readonly added = { blobs: 0, bytes: 0 };
   private readonly groups = new Semaphore(4);
   private readonly large = new Semaphore(2);
-  private readonly repo: Repository;
   private readonly writer: RepoWriter;
   private readonly scanner: ContentScanner;
   /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
   private readonly wholeLimit: number;
 
   constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner) {
-    this.repo = repo;
     this.writer = writer;
     this.scanner = scanner;
     this.wholeLimit = repo.config.chunker.minSize;
