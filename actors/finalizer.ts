@@ -41,7 +41,8 @@ export function finalizerHandler(deps: ActorDeps) {
     for (let seq = 0; seq < v.batches; seq++) {
       const key = fragmentKey(v.tenant, v.jobId, seq);
       let entry = await fragments.get(key);
-      for (let wait = 100; !entry?.value.length; wait = Math.min(wait * 2, 2000)) {
+      // Short waits first: the last batches usually land moments after the scan ends.
+      for (let wait = 10; !entry?.value.length; wait = Math.min(wait * 2, 1000)) {
         if (ctx.signal.aborted) throw new Error('finalize interrupted by shutdown');
         ctx.heartbeat();
         await new Promise((r) => setTimeout(r, wait));

@@ -38,8 +38,10 @@ export async function uploaderHandler(deps: ActorDeps) {
     await writer.flush();
     const storedBytes = writer.stats.storedBytes - storedReported;
     storedReported = writer.stats.storedBytes;
+    // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
+    const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
     const fragment = encodeFragment({
-      startPos: v.startPos, endPos: v.endPos, events: encodeEvents(done.events),
+      startPos: v.startPos, endPos: v.endPos, events: untouched ? v.events : encodeEvents(done.events),
       filesRead: uploader.reader.filesRead, newBytes: uploader.added.bytes, newBlobs: uploader.added.blobs, storedBytes, errors: done.errors,
     });
     try {

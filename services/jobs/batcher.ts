@@ -1,8 +1,10 @@
 /**
  * Cuts the scan event stream into batches: one message carries many file
  * records (never one message per file). A batch closes at `maxFiles`
- * entries, `maxEncodedBytes` of encoded events, or `maxUploadBytes` of file
- * content to read, so each batch is a bounded piece of uploader work.
+ * entries (files, other entries, unchanged subtrees and errors; directory
+ * enter and exit events are free), `maxEncodedBytes` of encoded events, or
+ * `maxUploadBytes` of file content to read, so each batch is a bounded
+ * piece of uploader work.
  */
 import { encodeEvents, type Position, type ScanEvent } from './scan-events.ts';
 import type { WalkItem } from './scan-walker.ts';
@@ -21,6 +23,7 @@ export interface Batch {
   readonly startPos: Position;
   readonly endPos: Position;
   readonly events: Uint8Array;
+  /** Files in the batch, including those inside unchanged subtrees. */
   readonly files: number;
   readonly bytes: number;
   /** Files whose content the uploaders must read. */
@@ -37,6 +40,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
   let startPos = opts.startPos;
   let events: ScanEvent[] = [];
   let lastPos: Position = startPos;
+  let records = 0;
   let files = 0;
   let bytes = 0;
   let upload = 0;
@@ -47,14 +51,18 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     const b: Batch = { seq: seq++, startPos, endPos: lastPos, events: encodeEvents(events), files, bytes, uploadFiles, errors };
     startPos = lastPos;
     events = [];
-    files = bytes = upload = uploadFiles = size = errors = 0;
+    records = files = bytes = upload = uploadFiles = size = errors = 0;
     return b;
   };
   for await (const { event, pos } of items) {
     events.push(event);
     lastPos = pos;
     size += estimate(event);
-    if (event.t === 'f') {
+    if (event.t !== 'd' && event.t !== 'e') records++;
+    if (event.t === 'u') {
+      files += event.counts.files;
+      bytes += event.counts.bytes;
+    } else if (event.t === 'f') {
       files++;
       bytes += event.node.size;
       if (event.path !== undefined) {
@@ -62,7 +70,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
         uploadFiles++;
       }
     } else if (event.t === 'x') errors++;
-    if (files >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
+    if (records >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
   }
   if (events.length > 0) yield cut();
 }

@@ -13,6 +13,10 @@
  *   ["f", node, path?]     regular file; node.content present when known,
  *                          else `path` (absolute) says where to read it
  *   ["o", node]            any other entry (symlink, fifo, socket, device)
+ *   ["u", node, counts]    a directory whose whole subtree is unchanged since
+ *                          the parent snapshot: node.subtree is the parent's
+ *                          tree ID; counts = [files, dirs, others, bytes]
+ *                          inside it; its position is its exit position
  *   ["x", path, code, msg] an entry that could not be backed up
  */
 import { CanonicalWriter, decodeMsgpack } from '../codec/canonical-msgpack.ts';
@@ -24,7 +28,16 @@ export type ScanEvent =
   | { readonly t: 'e' }
   | { readonly t: 'f'; readonly node: TreeNode; readonly path?: string | undefined }
   | { readonly t: 'o'; readonly node: TreeNode }
+  | { readonly t: 'u'; readonly node: TreeNode; readonly counts: SubtreeCounts }
   | { readonly t: 'x'; readonly path: string; readonly code: string; readonly message: string };
+
+/** What an unchanged subtree holds below its directory, for the snapshot summary and progress. */
+export interface SubtreeCounts {
+  readonly files: number;
+  readonly dirs: number;
+  readonly others: number;
+  readonly bytes: number;
+}
 
 /** Path components of the event's entry; an exit carries EXIT as its last component. */
 export type Position = readonly string[];
@@ -57,6 +70,11 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
       case 'e':
         w.arrayHeader(1).str('e');
         break;
+      case 'u':
+        w.arrayHeader(3).str('u');
+        writeNode(w, e.node);
+        w.arrayHeader(4).int(e.counts.files).int(e.counts.dirs).int(e.counts.others).int(e.counts.bytes);
+        break;
       case 'f':
         w.arrayHeader(e.path === undefined ? 2 : 3).str('f');
         writeNode(w, e.node);
@@ -84,6 +102,12 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
         return { t: 'o', node: node() };
       case 'e':
         return { t: 'e' };
+      case 'u': {
+        const c = r[2];
+        const n = node();
+        if (!Array.isArray(c) || c.length !== 4 || !c.every((x) => Number.isSafeInteger(Number(x)) && Number(x) >= 0) || !(n.subtree instanceof Uint8Array)) throw bad();
+        return { t: 'u', node: n, counts: { files: Number(c[0]), dirs: Number(c[1]), others: Number(c[2]), bytes: Number(c[3]) } };
+      }
       case 'f':
         return { t: 'f', node: node(), path: typeof r[2] === 'string' ? r[2] : undefined };
       case 'x':

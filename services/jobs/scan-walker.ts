@@ -4,17 +4,29 @@
  * and inode match the parent snapshot's node, and whose blobs are all
  * indexed, carry the parent's content and are not read again.
  *
+ * Unchanged subtrees: a directory whose entries all have the parent's
+ * metadata (files also its indexed content) and whose subdirectories are
+ * themselves unchanged collapses into one "u" event carrying the parent's
+ * subtree ID. Its events are held back until that is known, at most
+ * HOLD_LIMIT per directory; past that, or at the first difference, they go
+ * out as usual. So a backup with no change sends a handful of events, not
+ * one per file, through batches, uploaders and the finalizer.
+ *
+ * A directory's metadata is read again after it is listed, because listing
+ * it may have updated its atime (relatime does, once after each change):
+ * recording the atime from before would make the next backup see every
+ * directory as changed by this backup's own reading.
+ *
  * Resuming: with `after`, events at or before that position are not
  * yielded and finished subtrees are not even listed, so a restarted scanner
  * continues where its last published batch ended.
  */
-import { join } from 'node:path';
 import type { Repository } from '../repo/repository.ts';
 import { listDir, statEntry } from '../sources/local-fs.ts';
-import { compareNames, NodeType, type TreeNode } from '../repo/tree.ts';
+import { compareNames, NodeType, sameMetadata, type TreeNode } from '../repo/tree.ts';
 import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
-import { EXIT, comparePositions, type Position, type ScanEvent } from './scan-events.ts';
+import { EXIT, comparePositions, type Position, type ScanEvent, type SubtreeCounts } from './scan-events.ts';
 
 export interface WalkOptions {
   readonly repo: Repository;
@@ -23,6 +35,8 @@ export interface WalkOptions {
   readonly parentTree?: Uint8Array | undefined;
   readonly after?: Position | undefined;
   readonly onParentError?: (err: unknown) => void;
+  /** Events held back per directory while it may be unchanged (default HOLD_LIMIT). */
+  readonly holdLimit?: number | undefined;
 }
 
 export interface WalkItem {
@@ -36,10 +50,14 @@ const STAT_BATCH = 256;
 /** Parent trees of upcoming sibling directories loaded ahead, so the walk does not wait on each read. */
 const PREFETCH_DIRS = 32;
 
+/** Events of one directory held back while it may still collapse into one unchanged-subtree event. */
+const HOLD_LIMIT = 4096;
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
   const after = opts.after;
+  const holdLimit = opts.holdLimit ?? HOLD_LIMIT;
   const isNew = (pos: Position) => after === undefined || comparePositions(pos, after) > 0;
   const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.has(id));
 
@@ -53,25 +71,29 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
   }
 
-  function fileEvent(node: TreeNode, path: string, old: TreeNode | undefined): ScanEvent {
-    const unchanged =
-      old !== undefined && old.type === NodeType.File && old.size === node.size && old.mtimeNs === node.mtimeNs &&
-      old.inode === node.inode && old.content !== undefined && indexed(old);
-    return unchanged ? { t: 'f', node: { ...node, content: old.content, hash: old.hash } } : { t: 'f', node, path };
-  }
+  const unchangedFile = (node: TreeNode, old: TreeNode | undefined): old is TreeNode =>
+    old !== undefined && old.type === NodeType.File && old.size === node.size && old.mtimeNs === node.mtimeNs &&
+    old.inode === node.inode && old.content !== undefined && indexed(old);
 
-  async function* visit(abs: string, parts: string[], meta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>): AsyncGenerator<WalkItem> {
-    if (!isNew([...parts, EXIT])) return; // whole subtree already published
-    if (isNew(parts)) yield { event: { t: 'd', node: meta }, pos: parts };
+  /**
+   * Yields the events of one directory's subtree, or, when the whole subtree
+   * is unchanged, yields nothing and returns what it holds (the caller emits
+   * one "u" event). Returns null when it yielded its events.
+   */
+  async function* visit(
+    abs: string, parts: string[], listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, old: TreeNode | undefined,
+  ): AsyncGenerator<WalkItem, SubtreeCounts | null> {
+    if (!isNew([...parts, EXIT])) return null; // whole subtree already published
     const prev = await parentTree;
-    const prefetch = new TreePrefetch(prev, parentNodes);
     let names: string[];
     const errors: ScanEvent[] = [];
+    let meta = listedMeta;
     if (sel.full) {
       try {
-        const listing = await listDir(abs);
+        const listing = listDir(abs);
         names = listing.names;
-        for (const bad of listing.undecodable) errors.push({ t: 'x', path: join(abs, bad), code: 'name.not-utf8', message: 'file name is not valid UTF-8; skipped' });
+        for (const bad of listing.undecodable) errors.push({ t: 'x', path: childPath(abs, bad), code: 'name.not-utf8', message: 'file name is not valid UTF-8; skipped' });
+        meta = restat(abs, listedMeta);
       } catch (err) {
         errors.push({ t: 'x', path: abs, code: errorCode(err), message: errorMessage(err) });
         names = [];
@@ -79,40 +101,99 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     } else {
       names = [...sel.children.keys()].sort(compareNames);
     }
+    // Only a fully listed directory that was in the parent snapshot, and not resumed inside, can be unchanged.
+    let same = sel.full && errors.length === 0 && names.length === prev.size && old?.subtree !== undefined && isNew(parts) && opts.repo.index.has(old.subtree);
+    let held: WalkItem[] | null = same ? [] : null;
+    const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
+    const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
+    if (held) held.push(enter);
+    else if (isNew(parts)) yield enter;
     for (const e of errors) if (isNew(parts)) yield { event: e, pos: parts };
+    const prefetch = new TreePrefetch(prev, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
       if (i > 0) await tick();
       const metas = batch.map((name): TreeNode | ScanEvent | null => {
         try {
-          return statEntry(join(abs, name), name);
+          return statEntry(childPath(abs, name), name);
         } catch (err) {
           // An entry the selection names that no longer exists is simply gone.
-          return !sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : { t: 'x', path: join(abs, name), code: errorCode(err), message: errorMessage(err) };
+          return !sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : { t: 'x', path: childPath(abs, name), code: errorCode(err), message: errorMessage(err) };
         }
       });
       for (const [j, m] of metas.entries()) {
         if (m === null) continue;
         const name = batch[j]!;
         const pos = [...parts, name];
+        let item: WalkItem;
         if ('t' in m) {
-          if (isNew(pos)) yield { event: m, pos };
+          same = false;
+          item = { event: m, pos };
+        } else {
+          const path = childPath(abs, name);
+          const prior = prev.get(name);
+          if (m.type === NodeType.Dir) {
+            const child = visit(path, pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior : undefined);
+            let step = await child.next();
+            for (; !step.done; step = await child.next()) {
+              if (held) yield* held; // the child changed, so this directory did too
+              held = null;
+              same = false;
+              yield step.value;
+            }
+            const inner = step.value;
+            if (inner === null) {
+              same = false;
+              continue;
+            }
+            same &&= sameMetadata(m, prior!);
+            counts.dirs += 1 + inner.dirs;
+            counts.files += inner.files;
+            counts.others += inner.others;
+            counts.bytes += inner.bytes;
+            item = { event: { t: 'u', node: { ...m, subtree: prior!.subtree }, counts: inner }, pos: [...pos, EXIT] };
+          } else if (m.type === NodeType.File) {
+            const kept = unchangedFile(m, prior);
+            same &&= kept && sameMetadata(m, prior);
+            counts.files++;
+            counts.bytes += m.size;
+            item = { event: kept ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path }, pos };
+          } else {
+            same &&= prior !== undefined && sameMetadata(m, prior);
+            counts.others++;
+            item = { event: { t: 'o', node: m }, pos };
+          }
+        }
+        if (held && same && held.length < holdLimit) {
+          held.push(item);
           continue;
         }
-        const path = join(abs, name);
-        const old = prev.get(name);
-        if (m.type === NodeType.Dir) {
-          yield* visit(path, pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name));
-        } else if (isNew(pos)) {
-          yield { event: m.type === NodeType.File ? fileEvent(m, path, old) : { t: 'o', node: m }, pos };
-        }
+        if (held) yield* held;
+        held = null;
+        if (isNew(item.pos)) yield item;
       }
     }
+    if (held && same) return counts;
+    if (held) yield* held;
     yield { event: { t: 'e' }, pos: [...parts, EXIT] };
+    return null;
   }
 
   const root = statEntry('/', '');
-  yield* visit('/', [], root, opts.selection, parentNodes(opts.parentTree));
+  yield* visit('/', [], root, opts.selection, parentNodes(opts.parentTree), undefined);
+}
+
+/** `abs` is absolute and normalized (only the root ends in '/'), so a concatenation is the join. */
+const childPath = (abs: string, name: string): string => (abs === '/' ? `/${name}` : `${abs}/${name}`);
+
+/** A listed directory's metadata read again after listing it; the listing's own when it is no longer the same directory. */
+function restat(abs: string, listed: TreeNode): TreeNode {
+  try {
+    const now = statEntry(abs, listed.name);
+    return now.type === NodeType.Dir && now.inode === listed.inode ? now : listed;
+  } catch {
+    return listed;
+  }
 }
 
 /**

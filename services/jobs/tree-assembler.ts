@@ -72,6 +72,14 @@ export class TreeAssembler {
         this.summary.files++;
         this.summary.bytes += e.node.size;
         return;
+      case 'u':
+        if (!top) throw this.inconsistent('directory outside any directory');
+        top.nodes.push(e.node);
+        this.summary.dirs += 1 + e.counts.dirs;
+        this.summary.files += e.counts.files;
+        this.summary.others += e.counts.others;
+        this.summary.bytes += e.counts.bytes;
+        return;
       case 'o':
         if (!top) throw this.inconsistent('entry outside any directory');
         top.nodes.push(e.node);

@@ -48,6 +48,18 @@ export interface TreeNode {
 const utf8 = new TextEncoder();
 export const compareNames = (a: string, b: string): number => Buffer.compare(utf8.encode(a), utf8.encode(b));
 
+/**
+ * Whether two nodes record the same entry with the same metadata: every
+ * field except content, hash and subtree, which describe what is inside.
+ */
+export function sameMetadata(a: TreeNode, b: TreeNode): boolean {
+  return (
+    a.name === b.name && a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.size === b.size &&
+    a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.atimeNs === b.atimeNs && a.birthtimeNs === b.birthtimeNs &&
+    a.inode === b.inode && a.device === b.device && a.nlink === b.nlink && a.linkTarget === b.linkTarget && a.rdev === b.rdev
+  );
+}
+
 /** A node as canonical MessagePack (the map of §9 in docs/design.md). */
 export function nodeToCanonical(n: TreeNode): Canonical {
   return {

@@ -9,7 +9,7 @@
  * Node's string paths; they are reported as errors and skipped.
  */
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
-import { NodeType, type TreeNode } from '../repo/tree.ts';
+import { compareNames, NodeType, type TreeNode } from '../repo/tree.ts';
 
 export function nodeTypeOf(st: BigIntStats): NodeType {
   if (st.isFile()) return NodeType.File;
@@ -58,13 +58,25 @@ export function statEntry(path: string, name: string): TreeNode {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Characters whose UTF-16 order differs from their UTF-8 byte order (surrogates sort below U+E000..U+FFFF). */
+const ORDER_DIFFERS = /[\uD800-\uFFFF]/;
+
 /**
  * Child names of a directory, sorted by UTF-8 bytes. Names that are not
  * valid UTF-8 come back separately (lossily decoded, for error messages).
  * Synchronous like statEntry, for the same reason: one getdents loop costs
- * less than the hand-offs of an async listing.
+ * less than the hand-offs of an async listing. Names are read as strings;
+ * only a listing with a U+FFFD in it (which an invalid name decodes to) is
+ * read again as bytes to tell the two apart.
  */
 export function listDir(path: string): { names: string[]; undecodable: string[] } {
+  const names = readdirSync(path);
+  if (names.some((n) => n.includes('\uFFFD'))) return listDirBytes(path);
+  if (names.some((n) => ORDER_DIFFERS.test(n))) return { names: names.sort(compareNames), undecodable: [] };
+  return { names: names.sort(), undecodable: [] };
+}
+
+function listDirBytes(path: string): { names: string[]; undecodable: string[] } {
   const raw: Buffer[] = [];
   const undecodable: string[] = [];
   for (const name of readdirSync(path, { encoding: 'buffer' })) {

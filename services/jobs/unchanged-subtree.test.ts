@@ -1,0 +1,141 @@
+/**
+ * Unchanged subtrees: a backup with a parent collapses every directory
+ * whose subtree did not change into one "u" event, and the snapshot it
+ * writes is the one a full re-read would write.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStorage } from '../storage/memory.ts';
+import { Repository } from '../repo/repository.ts';
+import { BlobWorkers } from '../repo/blob-workers.ts';
+import { buildSelection } from '../repo/selection.ts';
+import type { Snapshot } from '../repo/snapshot.ts';
+import { backupLocally } from './local-pipeline.ts';
+import { walkSource } from './scan-walker.ts';
+import { batchEvents } from './batcher.ts';
+import { decodeEvents, encodeEvents, type ScanEvent } from './scan-events.ts';
+
+let dir: string;
+let repo: Repository;
+let workers: BlobWorkers;
+
+/**
+ * Lets the coarse kernel clock pass the last change: a directory listed in
+ * the same tick as its mtime keeps atime <= mtime, so relatime would move
+ * its atime again at the next listing.
+ */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ferry-unchanged-'));
+  for (let a = 0; a < 4; a++) {
+    for (let b = 0; b < 3; b++) {
+      mkdirSync(join(dir, `a${a}`, `b${b}`), { recursive: true });
+      for (let f = 0; f < 5; f++) writeFileSync(join(dir, `a${a}`, `b${b}`, `f${f}`), `content ${a}/${b}/${f}\n`);
+    }
+    writeFileSync(join(dir, `a${a}`, 'top'), `top ${a}\n`.repeat(a + 1));
+  }
+  await settle();
+  repo = await Repository.init(new MemoryStorage(), 'pw', { kdfMemoryMiB: 1 });
+  workers = new BlobWorkers(repo.config, repo.keys.idKey, { threads: 1 });
+});
+afterAll(async () => {
+  await workers.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const backup = (parent?: { id: string; snapshot: Snapshot }) => backupLocally(repo, workers, { paths: [dir], host: 'h', source: 's', parent });
+
+async function walkEvents(parent: Snapshot | undefined, holdLimit?: number): Promise<ScanEvent[]> {
+  const out: ScanEvent[] = [];
+  for await (const i of walkSource({ repo, selection: buildSelection([dir]), parentTree: parent?.tree, holdLimit })) out.push(i.event);
+  return out;
+}
+
+const kinds = (events: readonly ScanEvent[]) => events.map((e) => e.t).join('');
+const summaryOf = (s: Snapshot) => ({ files: s.summary.files, dirs: s.summary.dirs, bytes: s.summary.bytes });
+
+describe('unchanged subtrees', () => {
+  it('collapse a second backup with no change, and write the same snapshot tree', async () => {
+    const first = await backup();
+    // The first backup's listings may have moved directory atimes; a fresh full read records them as they are now.
+    const full = await backup();
+    const events = await walkEvents(full.snapshot);
+    expect(events.filter((e) => e.t === 'f')).toEqual([]);
+    expect(events.filter((e) => e.t === 'u').length).toBeGreaterThan(0);
+    const again = await backup(full);
+    expect(Buffer.from(again.snapshot.tree)).toEqual(Buffer.from(full.snapshot.tree));
+    expect(summaryOf(again.snapshot)).toEqual(summaryOf(full.snapshot));
+    expect(summaryOf(full.snapshot)).toEqual(summaryOf(first.snapshot));
+    expect(full.snapshot.summary.files).toBe(4 * 3 * 5 + 4);
+  });
+
+  it('expand only the directories above a change', async () => {
+    const base = await backup();
+    appendFileSync(join(dir, 'a2', 'b1', 'f3'), 'more\n');
+    await settle();
+    const events = await walkEvents(base.snapshot);
+    const changed = events.filter((e) => e.t === 'f' && e.path !== undefined);
+    expect(changed.map((e) => (e as { node: { name: string } }).node.name)).toEqual(['f3']);
+    // a0, a1 and a3 whole, and a2's other subdirectories, are single events.
+    const collapsed = events.filter((e) => e.t === 'u').map((e) => (e as { node: { name: string } }).node.name);
+    expect(collapsed).toEqual(['a0', 'a1', 'b0', 'b2', 'a3']);
+    const incremental = await backup(base);
+    const reread = await backup();
+    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
+    expect(summaryOf(incremental.snapshot)).toEqual(summaryOf(reread.snapshot));
+  });
+
+  it('see a changed mode, a new file and a deleted file', async () => {
+    const base = await backup();
+    writeFileSync(join(dir, 'a0', 'b0', 'new'), 'new\n');
+    rmSync(join(dir, 'a1', 'b2', 'f0'));
+    chmodSync(join(dir, 'a3', 'b1', 'f1'), 0o600);
+    chmodSync(join(dir, 'a2', 'b0'), 0o700); // its content is the same, but a2's listing changed
+    await settle();
+    const collapsed = (await walkEvents(base.snapshot)).filter((e) => e.t === 'u').map((e) => (e as { node: { name: string } }).node.name);
+    expect(collapsed).toEqual(['b1', 'b2', 'b0', 'b1', 'b0', 'b1', 'b2', 'b0', 'b2']);
+    const incremental = await backup(base);
+    const reread = await backup();
+    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
+  });
+
+  it('stream a directory past the hold limit as usual, with the same result', async () => {
+    const base = await backup();
+    const limited = await walkEvents(base.snapshot, 3);
+    // Every directory holds more than 3 events, so none collapses; unchanged files still carry their old content.
+    expect(limited.filter((e) => e.t === 'u')).toEqual([]);
+    expect(limited.filter((e) => e.t === 'f' && e.path !== undefined)).toEqual([]);
+    const unlimited = await walkEvents(base.snapshot);
+    expect(kinds(unlimited).length).toBeLessThan(kinds(limited).length);
+  });
+
+  it('resume after any batch with the same stream', async () => {
+    const base = await backup();
+    appendFileSync(join(dir, 'a1', 'b0', 'f0'), 'x\n');
+    await settle();
+    const limits = { maxFiles: 2, maxEncodedBytes: 1 << 20, maxUploadBytes: 1 << 30 };
+    const walk = (after?: readonly string[]) => walkSource({ repo, selection: buildSelection([dir]), parentTree: base.snapshot.tree, after });
+    const batches = [];
+    for await (const b of batchEvents(walk(), { firstSeq: 0, startPos: [], limits })) batches.push(b);
+    expect(batches.length).toBeGreaterThan(3);
+    const all = batches.flatMap((b) => kinds(decodeEvents(b.events, 'b')));
+    for (let k = 0; k < batches.length - 1; k++) {
+      let rest = '';
+      for await (const b of batchEvents(walk(batches[k]!.endPos), { firstSeq: k + 1, startPos: batches[k]!.endPos, limits })) rest += kinds(decodeEvents(b.events, 'b'));
+      expect(batches.slice(0, k + 1).map((b) => kinds(decodeEvents(b.events, 'b'))).join('') + rest).toEqual(all.join(''));
+    }
+    const total = batches.reduce((n, b) => n + b.files, 0);
+    expect(total).toBe(4 * 3 * 5 + 4 + 1 - 1); // one file more (a0/b0/new), one fewer (a1/b2/f0)
+  });
+
+  it('encode their counts and refuse a malformed one', () => {
+    const events = decodeEvents(encodeEvents([{ t: 'u', node: { name: 'x', type: 'd', mode: 0o755, uid: 0, gid: 0, size: 0, atimeNs: 1n, mtimeNs: 2n, ctimeNs: 3n, inode: 4n, device: 5n, nlink: 2, subtree: new Uint8Array(32) }, counts: { files: 7, dirs: 2, others: 1, bytes: 99 } }]), 't');
+    expect(events[0]).toMatchObject({ t: 'u', counts: { files: 7, dirs: 2, others: 1, bytes: 99 } });
+    const noSubtree = encodeEvents([{ t: 'o', node: { name: 'x', type: 'd', mode: 0, uid: 0, gid: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, inode: 0n, device: 0n, nlink: 1 } }]);
+    noSubtree[3] = 0x75; // "o" -> "u", with no counts and no subtree
+    expect(() => decodeEvents(noSubtree, 't')).toThrow(expect.objectContaining({ code: 'jobs.bad-events' }));
+  });
+});
