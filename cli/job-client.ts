@@ -1,7 +1,9 @@
 /**
  * Submitting a job and waiting for it: the CLI publishes job.submit to the
  * coordinator, shows progress events, and polls the job record until it is
- * terminal (so a reconnect or a missed event never loses the ending).
+ * terminal (so a reconnect or a missed event never loses the ending). A
+ * state event wakes the poll at once, so a short job does not wait out a
+ * backed-off poll interval.
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
@@ -27,6 +29,7 @@ export interface JobOutcome {
 export async function runJob(rt: Runtime, job: { tenant: string; type: JobType; repoId: string; spec: Record<string, unknown> }, bar: ProgressLine): Promise<JobOutcome> {
   const jobId = newJobId();
   let final: Record<string, unknown> | undefined;
+  let wake: (() => void) | undefined;
   const sub = rt.nc.subscribe(filters.events({ tenant: job.tenant, jobId }));
   void (async () => {
     for await (const m of sub) {
@@ -35,6 +38,7 @@ export async function runJob(rt: Runtime, job: { tenant: string; type: JobType; 
         if (e.kind !== 'event') continue;
         const d = e.value.data;
         if (e.value.type === 'state' && TERMINAL.has(String(d.state))) final = d;
+        if (e.value.type === 'state') wake?.();
         if (e.value.type === 'progress') bar.update(Object.entries(d).map(([k, v]) => `${k} ${String(v)}`).join('  '));
       } catch {
         // A malformed event only costs a progress update.
@@ -53,7 +57,14 @@ export async function runJob(rt: Runtime, job: { tenant: string; type: JobType; 
         for (let i = 0; i < 20 && !final; i++) await new Promise((r) => setTimeout(r, 25));
         return { record, final };
       }
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
     }
   } finally {
     sub.unsubscribe();

@@ -7,10 +7,12 @@
  * Unchanged subtrees: a directory whose entries all have the parent's
  * metadata (files also its indexed content) and whose subdirectories are
  * themselves unchanged collapses into one "u" event carrying the parent's
- * subtree ID. Its events are held back until that is known, at most
- * HOLD_LIMIT per directory; past that, or at the first difference, they go
- * out as usual. So a backup with no change sends a handful of events, not
- * one per file, through batches, uploaders and the finalizer.
+ * subtree ID. Nothing of it is yielded until that is known; at the first
+ * difference, what was held back is rebuilt from the parent's nodes (an
+ * unchanged entry's node is the parent's node) and goes out as usual. So a
+ * backup with no change sends a handful of events, not one per file,
+ * through batches, uploaders and the finalizer, and holding costs no memory
+ * beyond the parent listing the walk reads anyway.
  *
  * A directory's metadata is read again after it is listed, because listing
  * it may have updated its atime (relatime does, once after each change):
@@ -35,8 +37,6 @@ export interface WalkOptions {
   readonly parentTree?: Uint8Array | undefined;
   readonly after?: Position | undefined;
   readonly onParentError?: (err: unknown) => void;
-  /** Events held back per directory while it may be unchanged (default HOLD_LIMIT). */
-  readonly holdLimit?: number | undefined;
 }
 
 export interface WalkItem {
@@ -50,14 +50,10 @@ const STAT_BATCH = 256;
 /** Parent trees of upcoming sibling directories loaded ahead, so the walk does not wait on each read. */
 const PREFETCH_DIRS = 32;
 
-/** Events of one directory held back while it may still collapse into one unchanged-subtree event. */
-const HOLD_LIMIT = 4096;
-
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
   const after = opts.after;
-  const holdLimit = opts.holdLimit ?? HOLD_LIMIT;
   const isNew = (pos: Position) => after === undefined || comparePositions(pos, after) > 0;
   const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.has(id));
 
@@ -102,12 +98,23 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
       names = [...sel.children.keys()].sort(compareNames);
     }
     // Only a fully listed directory that was in the parent snapshot, and not resumed inside, can be unchanged.
-    let same = sel.full && errors.length === 0 && names.length === prev.size && old?.subtree !== undefined && isNew(parts) && opts.repo.index.has(old.subtree);
-    let held: WalkItem[] | null = same ? [] : null;
+    // While `holding`, names[0..k) are all unchanged and nothing of this directory has been yielded.
+    let holding = sel.full && errors.length === 0 && names.length === prev.size && old?.subtree !== undefined && isNew(parts) && opts.repo.index.has(old.subtree);
     const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
     const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
-    if (held) held.push(enter);
-    else if (isNew(parts)) yield enter;
+    const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding
+    // An unchanged entry's event node is the parent's node, so held entries are rebuilt from `prev`, not kept.
+    function* release(k: number): Generator<WalkItem> {
+      holding = false;
+      yield enter;
+      for (const name of names.slice(0, k)) {
+        const node = prev.get(name)!;
+        if (node.type === NodeType.Dir) yield { event: { t: 'u', node, counts: inner.get(name)! }, pos: [...parts, name, EXIT] };
+        else yield { event: node.type === NodeType.File ? { t: 'f', node } : { t: 'o', node }, pos: [...parts, name] };
+      }
+      inner.clear();
+    }
+    if (!holding && isNew(parts)) yield enter;
     for (const e of errors) if (isNew(parts)) yield { event: e, pos: parts };
     const prefetch = new TreePrefetch(prev, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
@@ -123,58 +130,53 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
       });
       for (const [j, m] of metas.entries()) {
         if (m === null) continue;
+        const k = i + j;
         const name = batch[j]!;
-        const pos = [...parts, name];
-        let item: WalkItem;
+        let event: ScanEvent;
         if ('t' in m) {
-          same = false;
-          item = { event: m, pos };
+          event = m;
         } else {
-          const path = childPath(abs, name);
           const prior = prev.get(name);
           if (m.type === NodeType.Dir) {
-            const child = visit(path, pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior : undefined);
+            const pos = [...parts, name];
+            const child = visit(childPath(abs, name), pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior : undefined);
             let step = await child.next();
             for (; !step.done; step = await child.next()) {
-              if (held) yield* held; // the child changed, so this directory did too
-              held = null;
-              same = false;
+              if (holding) yield* release(k); // the child changed, so this directory did too
               yield step.value;
             }
-            const inner = step.value;
-            if (inner === null) {
-              same = false;
+            const sub = step.value;
+            if (sub === null) {
+              if (holding) yield* release(k);
               continue;
             }
-            same &&= sameMetadata(m, prior!);
-            counts.dirs += 1 + inner.dirs;
-            counts.files += inner.files;
-            counts.others += inner.others;
-            counts.bytes += inner.bytes;
-            item = { event: { t: 'u', node: { ...m, subtree: prior!.subtree }, counts: inner }, pos: [...pos, EXIT] };
+            counts.dirs += 1 + sub.dirs;
+            counts.files += sub.files;
+            counts.others += sub.others;
+            counts.bytes += sub.bytes;
+            if (holding && sameMetadata(m, prior!)) {
+              inner.set(name, sub);
+              continue;
+            }
+            event = { t: 'u', node: { ...m, subtree: prior!.subtree }, counts: sub };
           } else if (m.type === NodeType.File) {
-            const kept = unchangedFile(m, prior);
-            same &&= kept && sameMetadata(m, prior);
             counts.files++;
             counts.bytes += m.size;
-            item = { event: kept ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path }, pos };
+            const kept = unchangedFile(m, prior);
+            if (holding && kept && sameMetadata(m, prior)) continue;
+            event = kept ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path: childPath(abs, name) };
           } else {
-            same &&= prior !== undefined && sameMetadata(m, prior);
             counts.others++;
-            item = { event: { t: 'o', node: m }, pos };
+            if (holding && prior !== undefined && sameMetadata(m, prior)) continue;
+            event = { t: 'o', node: m };
           }
         }
-        if (held && same && held.length < holdLimit) {
-          held.push(item);
-          continue;
-        }
-        if (held) yield* held;
-        held = null;
-        if (isNew(item.pos)) yield item;
+        if (holding) yield* release(k);
+        const pos = event.t === 'u' ? [...parts, name, EXIT] : [...parts, name];
+        if (isNew(pos)) yield { event, pos };
       }
     }
-    if (held && same) return counts;
-    if (held) yield* held;
+    if (holding) return counts;
     yield { event: { t: 'e' }, pos: [...parts, EXIT] };
     return null;
   }

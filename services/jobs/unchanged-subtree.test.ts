@@ -48,9 +48,9 @@ afterAll(async () => {
 
 const backup = (parent?: { id: string; snapshot: Snapshot }) => backupLocally(repo, workers, { paths: [dir], host: 'h', source: 's', parent });
 
-async function walkEvents(parent: Snapshot | undefined, holdLimit?: number): Promise<ScanEvent[]> {
+async function walkEvents(parent: Snapshot | undefined): Promise<ScanEvent[]> {
   const out: ScanEvent[] = [];
-  for await (const i of walkSource({ repo, selection: buildSelection([dir]), parentTree: parent?.tree, holdLimit })) out.push(i.event);
+  for await (const i of walkSource({ repo, selection: buildSelection([dir]), parentTree: parent?.tree })) out.push(i.event);
   return out;
 }
 
@@ -102,14 +102,20 @@ describe('unchanged subtrees', () => {
     expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
   });
 
-  it('stream a directory past the hold limit as usual, with the same result', async () => {
+  it('rebuild the held-back entries when a late entry changes', async () => {
     const base = await backup();
-    const limited = await walkEvents(base.snapshot, 3);
-    // Every directory holds more than 3 events, so none collapses; unchanged files still carry their old content.
-    expect(limited.filter((e) => e.t === 'u')).toEqual([]);
-    expect(limited.filter((e) => e.t === 'f' && e.path !== undefined)).toEqual([]);
-    const unlimited = await walkEvents(base.snapshot);
-    expect(kinds(unlimited).length).toBeLessThan(kinds(limited).length);
+    appendFileSync(join(dir, 'a0', 'b2', 'f4'), 'late change\n');
+    await settle();
+    const events = await walkEvents(base.snapshot);
+    const start = events.findIndex((e) => e.t === 'd' && e.node.name === 'b2');
+    const b2 = events.slice(start, start + 7);
+    expect(kinds(b2)).toBe('dfffffe');
+    const files = b2.slice(1, 6) as (ScanEvent & { t: 'f' })[];
+    expect(files.map((f) => [f.node.name, f.path === undefined])).toEqual([['f0', true], ['f1', true], ['f2', true], ['f3', true], ['f4', false]]);
+    expect(files.slice(0, 4).every((f) => f.node.content?.length === 1)).toBe(true);
+    const incremental = await backup(base);
+    const reread = await backup();
+    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
   });
 
   it('resume after any batch with the same stream', async () => {
