@@ -14,7 +14,10 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
 };
 
 export async function runJobFromCli(s: Session, type: JobType, spec: Record<string, unknown>): Promise<JobOutcome> {
-  // Deriving the key (scrypt, a few hundred ms) overlaps starting NATS.
+  // Deriving the key (scrypt, a few hundred ms) and loading the index overlap starting NATS.
+  // The actors load the index themselves and report its errors; this early pass only warms it.
+  const warm = s.repo().then((repo) => repo.loadIndex());
+  warm.catch(() => {});
   const [repoR, rtR] = await Promise.allSettled([s.repo(), openRuntime(s, { needs: NEEDS[type] })]);
   if (repoR.status === 'rejected' || rtR.status === 'rejected') {
     if (rtR.status === 'fulfilled') await rtR.value.close();

@@ -127,7 +127,7 @@ export async function checkRepository(repo: Repository, opts: { readData: boolea
         for (const id of node.content ?? []) {
           const k = idKey(id);
           const where = `${sid.slice(0, 8)}:${displayPath(path)}`;
-          if (!repo.index.hasKey(k)) {
+          if (!repo.index.has(id)) {
             report.problems.push({ kind: ProblemKind.MissingBlob, blob: toHex(id), message: `snapshot ${sid.slice(0, 8)}: ${displayPath(path)} references missing blob ${toHex(id)}` });
           } else if (damaged.has(k)) {
             const list = affected.get(k) ?? [];

@@ -1,11 +1,18 @@
 /**
  * The in-memory union of all index files: blob ID -> where it is stored.
- * Keys are 32-char latin1 strings of the blob ID; one Map entry per blob.
+ *
+ * Kept in typed arrays, not a Map of objects: 32 bytes of ID plus 17 bytes
+ * of location per blob in columns, and an open-addressing table of entry
+ * numbers keyed by the ID's first 32 bits (IDs are keyed hashes, so those
+ * bits are uniform). About 60 bytes per blob instead of ~200, no object per
+ * blob for the collector to trace, and a lookup makes no string. The first
+ * location recorded for a blob wins, as with any duplicate in index files.
  */
 import { idKey } from './ids.ts';
 import { packName, type PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { PackEntry } from './index-file.ts';
+import { RepoError, RepoErrorCode } from './errors.ts';
 
 export interface PackRef {
   readonly id: Uint8Array;
@@ -24,51 +31,130 @@ export interface BlobLocation {
   readonly rawLength: number;
 }
 
+const ID = 32;
+const FIRST_CAPACITY = 1024;
+const U32_MAX = 0xffffffff;
+
 export class MasterIndex {
-  private readonly blobs = new Map<string, BlobLocation>();
-  private readonly packs = new Map<string, PackRef>();
+  private count = 0;
+  private capacity = FIRST_CAPACITY;
+  private ids = new Uint8Array(FIRST_CAPACITY * ID);
+  private packOf = new Uint32Array(FIRST_CAPACITY);
+  private types = new Uint8Array(FIRST_CAPACITY);
+  private offsets = new Uint32Array(FIRST_CAPACITY);
+  private lengths = new Uint32Array(FIRST_CAPACITY);
+  private rawLengths = new Uint32Array(FIRST_CAPACITY);
+  /** Entry number + 1 per slot, 0 when empty; the size is a power of two, at least twice `count`. */
+  private slots = new Uint32Array(FIRST_CAPACITY * 2);
+  private readonly packs = new Map<string, number>();
+  private readonly packRefs: PackRef[] = [];
   /** Index object names loaded so far (the hex IDs). */
   readonly indexIds = new Set<string>();
 
   addPack(p: PackEntry): void {
     const key = idKey(p.id);
-    let ref = this.packs.get(key);
-    if (!ref) {
-      ref = { id: p.id, name: packName(p.kind, p.id), kind: p.kind, epk: p.epk, dataEnd: 0 };
-      this.packs.set(key, ref);
+    let pn = this.packs.get(key);
+    if (pn === undefined) {
+      pn = this.packRefs.length;
+      this.packRefs.push({ id: p.id, name: packName(p.kind, p.id), kind: p.kind, epk: p.epk, dataEnd: 0 });
+      this.packs.set(key, pn);
     }
+    const ref = this.packRefs[pn]!;
     for (const b of p.blobs) {
+      if (b.id.length !== ID || b.offset + b.length > U32_MAX || b.rawLength > U32_MAX) {
+        throw new RepoError(RepoErrorCode.Corrupt, `an index entry for pack ${ref.name} is malformed (ID of ${b.id.length} bytes, or a blob beyond 4 GiB)`);
+      }
       ref.dataEnd = Math.max(ref.dataEnd, b.offset + b.length);
-      const k = idKey(b.id);
-      if (!this.blobs.has(k)) this.blobs.set(k, { pack: ref, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength });
+      if (this.find(b.id) >= 0) continue;
+      if (this.count === this.capacity) this.grow();
+      const e = this.count++;
+      this.ids.set(b.id, e * ID);
+      this.packOf[e] = pn;
+      this.types[e] = b.type;
+      this.offsets[e] = b.offset;
+      this.lengths[e] = b.length;
+      this.rawLengths[e] = b.rawLength;
+      if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+      else this.place(e);
     }
   }
 
   has(id: Uint8Array): boolean {
-    return this.blobs.has(idKey(id));
-  }
-
-  hasKey(key: string): boolean {
-    return this.blobs.has(key);
+    return this.find(id) >= 0;
   }
 
   get(id: Uint8Array): BlobLocation | undefined {
-    return this.blobs.get(idKey(id));
+    const e = this.find(id);
+    return e < 0 ? undefined : this.location(e);
   }
 
   get blobCount(): number {
-    return this.blobs.size;
+    return this.count;
   }
 
   get packCount(): number {
-    return this.packs.size;
+    return this.packRefs.length;
   }
 
   *allPacks(): IterableIterator<PackRef> {
-    yield* this.packs.values();
+    yield* this.packRefs;
   }
 
+  /** Every blob as [idKey, location]. */
   *allBlobs(): IterableIterator<[string, BlobLocation]> {
-    yield* this.blobs.entries();
+    for (let e = 0; e < this.count; e++) yield [idKey(this.ids.subarray(e * ID, e * ID + ID)), this.location(e)];
+  }
+
+  private location(e: number): BlobLocation {
+    return { pack: this.packRefs[this.packOf[e]!]!, type: this.types[e] as BlobType, offset: this.offsets[e]!, length: this.lengths[e]!, rawLength: this.rawLengths[e]! };
+  }
+
+  /** The entry number of `id`, or -1. */
+  private find(id: Uint8Array): number {
+    if (id.length !== ID) return -1;
+    const mask = this.slots.length - 1;
+    for (let s = hashOf(id, 0) & mask; ; s = (s + 1) & mask) {
+      const v = this.slots[s]!;
+      if (v === 0) return -1;
+      if (this.idAt(v - 1, id)) return v - 1;
+    }
+  }
+
+  private idAt(e: number, id: Uint8Array): boolean {
+    const ids = this.ids;
+    const at = e * ID;
+    for (let i = 0; i < ID; i++) if (ids[at + i] !== id[i]) return false;
+    return true;
+  }
+
+  private place(e: number): void {
+    const mask = this.slots.length - 1;
+    let s = hashOf(this.ids, e * ID) & mask;
+    while (this.slots[s] !== 0) s = (s + 1) & mask;
+    this.slots[s] = e + 1;
+  }
+
+  private rehash(size: number): void {
+    this.slots = new Uint32Array(size);
+    for (let e = 0; e < this.count; e++) this.place(e);
+  }
+
+  private grow(): void {
+    const cap = this.capacity * 2;
+    const widen = <T extends Uint8Array | Uint32Array>(a: T, make: (n: number) => T, per = 1): T => {
+      const b = make(cap * per);
+      b.set(a);
+      return b;
+    };
+    this.ids = widen(this.ids, (n) => new Uint8Array(n), ID);
+    this.packOf = widen(this.packOf, (n) => new Uint32Array(n));
+    this.types = widen(this.types, (n) => new Uint8Array(n));
+    this.offsets = widen(this.offsets, (n) => new Uint32Array(n));
+    this.lengths = widen(this.lengths, (n) => new Uint32Array(n));
+    this.rawLengths = widen(this.rawLengths, (n) => new Uint32Array(n));
+    this.capacity = cap;
   }
 }
+
+/** The first four bytes of the ID at `at` as an unsigned integer. */
+const hashOf = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;

@@ -7,7 +7,7 @@
  */
 import type { Repository } from './repository.ts';
 import { Prefix, idOfName, type PackKind } from './layout.ts';
-import { fromHex, idKey } from './ids.ts';
+import { fromHex } from './ids.ts';
 import { PACK_HEADER_BYTES, readPackTrailer } from './pack.ts';
 import { trailerKeyFor } from './pack-keys.ts';
 import type { PackEntry } from './index-file.ts';
@@ -52,7 +52,7 @@ export async function adoptOrphanPacks(repo: Repository): Promise<AdoptResult> {
     }
   }
   // Skip packs whose blobs are all indexed already elsewhere: nothing to gain from listing them.
-  const useful = found.filter((p) => p.blobs.some((b) => !repo.index.hasKey(idKey(b.id))));
+  const useful = found.filter((p) => p.blobs.some((b) => !repo.index.has(b.id)));
   if (useful.length > 0) await repo.saveIndex(useful);
   return { adopted: useful.length, unreadable };
 }

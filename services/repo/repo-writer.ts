@@ -78,8 +78,7 @@ export class RepoWriter {
 
   /** True when the blob is stored already or queued in this session. */
   has(id: Uint8Array): boolean {
-    const k = idKey(id);
-    return this.added.has(k) || this.repo.index.hasKey(k);
+    return this.repo.index.has(id) || this.added.has(idKey(id));
   }
 
   /**
@@ -88,8 +87,9 @@ export class RepoWriter {
    */
   async addBlob(type: BlobType, id: Uint8Array, data: Uint8Array): Promise<boolean> {
     this.throwIfFailed();
+    if (this.repo.index.has(id)) return false;
     const k = idKey(id);
-    if (this.added.has(k) || this.repo.index.hasKey(k)) return false;
+    if (this.added.has(k)) return false;
     this.added.add(k);
     this.stats.newBlobs++;
     this.stats.newBytes += data.length;

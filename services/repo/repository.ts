@@ -41,6 +41,9 @@ export interface SnapshotRecord {
 
 const DEFAULT_CHUNKING = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
 
+/** Index files loaded ahead of the one being decoded. */
+const INDEX_READ_AHEAD = 8;
+
 export class Repository {
   readonly storage: Storage;
   readonly config: RepoConfig;
@@ -49,6 +52,8 @@ export class Repository {
   private readonly objKey: Uint8Array;
   private readonly packKeys = new Map<string, Uint8Array>();
   private indexLoaded = false;
+  /** The index pass in progress: passes run one at a time, so concurrent callers never load a file twice. */
+  private indexPass: Promise<unknown> = Promise.resolve();
 
   private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
     this.storage = storage;
@@ -152,19 +157,39 @@ export class Repository {
    * Loads index files not loaded yet; cheap to call again. Each file must
    * match its ID. With `onError`, a bad file is reported and skipped (check
    * uses this to list every bad file); without it, the first one throws.
+   * Calls made while a pass runs wait for it, then make their own (cheap) pass.
    */
-  async loadIndex(opts: { onError?: (name: string, err: unknown) => void } = {}): Promise<MasterIndex> {
-    for await (const o of this.storage.list(Prefix.index)) {
-      const hex = idOfName(o.name);
-      if (this.index.indexIds.has(hex)) continue;
+  loadIndex(opts: { onError?: (name: string, err: unknown) => void } = {}): Promise<MasterIndex> {
+    const pass = this.indexPass.catch(() => {}).then(() => this.loadIndexPass(opts));
+    this.indexPass = pass;
+    return pass;
+  }
+
+  private async loadIndexPass(opts: { onError?: (name: string, err: unknown) => void }): Promise<MasterIndex> {
+    const names: string[] = [];
+    for await (const o of this.storage.list(Prefix.index)) if (!this.index.indexIds.has(idOfName(o.name))) names.push(o.name);
+    // Loads run ahead of decoding (INDEX_READ_AHEAD at a time), so the pass waits on storage once, not once per file.
+    const loads: Promise<Uint8Array>[] = [];
+    const loadAt = (i: number): void => {
+      if (i >= names.length) return;
+      const p = this.storage.load(names[i]!);
+      p.catch(() => {}); // observed when its turn comes
+      loads[i] = p;
+    };
+    for (let i = 0; i < INDEX_READ_AHEAD; i++) loadAt(i);
+    for (const [i, name] of names.entries()) {
+      const hex = idOfName(name);
       try {
-        const bytes = await this.storage.load(o.name);
-        if (toHex(sha256(bytes)) !== hex) throw new RepoError(RepoErrorCode.Corrupt, `${o.name} does not match its ID (corrupt object)`);
-        for (const p of decodeIndex(openObject(this.objKey, ObjectType.Index, bytes, o.name), o.name)) this.index.addPack(p);
+        const bytes = await loads[i]!;
+        if (toHex(sha256(bytes)) !== hex) throw new RepoError(RepoErrorCode.Corrupt, `${name} does not match its ID (corrupt object)`);
+        for (const p of decodeIndex(openObject(this.objKey, ObjectType.Index, bytes, name), name)) this.index.addPack(p);
         this.index.indexIds.add(hex);
       } catch (err) {
         if (!opts.onError) throw err;
-        opts.onError(o.name, err);
+        opts.onError(name, err);
+      } finally {
+        delete loads[i];
+        loadAt(i + INDEX_READ_AHEAD);
       }
     }
     this.indexLoaded = true;

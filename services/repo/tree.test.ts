@@ -1,12 +1,16 @@
 /** The fast node writer must produce exactly the bytes of the reference map (nodeToCanonical). */
 import { describe, expect, it } from 'vitest';
-import { CanonicalWriter, encodeCanonical } from '../codec/canonical-msgpack.ts';
-import { decodeTree, encodeTree, nodeToCanonical, writeNode, NodeType, type TreeNode } from './tree.ts';
+import { CanonicalWriter, decodeMsgpack, encodeCanonical } from '../codec/canonical-msgpack.ts';
+import { decodeTree, encodeTree, nodeFromCanonical, nodeToCanonical, writeNode, NodeType, type TreeNode } from './tree.ts';
+import { pack } from 'msgpackr';
 
 const base: TreeNode = {
   name: 'naïve café.txt', type: NodeType.File, mode: 0o4755, uid: 70000, gid: 0, size: 5_000_000_000,
   atimeNs: 1n, mtimeNs: 1700000000123456789n, ctimeNs: -5n, inode: 2n ** 40n, device: 2049n, nlink: 3,
 };
+/** The members that are set (msgpackr would write undefined as an extension type). */
+const defined = (o: unknown) => Object.fromEntries(Object.entries(o as object).filter(([, v]) => v !== undefined));
+
 const variants: TreeNode[] = [
   base,
   { ...base, birthtimeNs: 1600000000000000000n, content: [new Uint8Array(32).fill(7), new Uint8Array(32)], hash: -(2n ** 63n) },
@@ -29,5 +33,32 @@ describe('tree node encoding', () => {
     expect(back.map((n) => n.name)).toEqual(variants.map((n) => n.name));
     expect(back[1]!.hash).toBe(-(2n ** 63n));
     expect(back[0]!.size).toBe(5_000_000_000);
+  });
+
+  it('decodes exactly as the generic decoder does', () => {
+    const bytes = encodeTree(variants);
+    const generic = (decodeMsgpack(bytes, 't') as { nodes: Record<string, unknown>[] }).nodes.map((raw) => nodeFromCanonical(raw, 't'));
+    expect(decodeTree(bytes)).toEqual(generic);
+  });
+
+  it('reads any conforming encoding, and skips keys it does not know', () => {
+    // msgpackr writes integers above 32 bits that fit a double as float64.
+    const raw = { v: 1, extra: [1, 'x', { y: null }, 1.5], nodes: [{ ...defined(nodeToCanonical(base)), zz: new Uint8Array(3) }] };
+    const back = decodeTree(pack(raw));
+    expect(back[0]!.name).toBe(base.name);
+    expect(back[0]!.mtimeNs).toBe(base.mtimeNs);
+    expect(back[0]!.inode).toBe(base.inode);
+    expect(back[0]!.size).toBe(base.size);
+  });
+
+  it('refuses truncated bytes, a missing required field and a wrong type as repo.corrupt', () => {
+    const bytes = encodeTree(variants);
+    const corrupt = expect.objectContaining({ code: 'repo.corrupt' });
+    expect(() => decodeTree(bytes.subarray(0, bytes.length - 3))).toThrow(corrupt);
+    const { mt: _mt, ...noMtime } = nodeToCanonical(base) as Record<string, unknown>;
+    expect(() => decodeTree(encodeCanonical({ v: 1, nodes: [noMtime as never] }))).toThrow(corrupt);
+    expect(() => decodeTree(encodeCanonical({ v: 1, nodes: [{ ...(nodeToCanonical(base) as object), s: 'big' } as never] }))).toThrow(corrupt);
+    expect(() => decodeTree(encodeCanonical({ v: 2, nodes: [] }))).toThrow(corrupt);
+    expect(() => decodeTree(new Uint8Array([...bytes, 0x01]))).toThrow(corrupt);
   });
 });

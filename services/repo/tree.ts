@@ -4,7 +4,8 @@
  * sorted by the UTF-8 bytes of their names, so equal directories encode to
  * equal bytes and deduplicate.
  */
-import { CanonicalWriter, decodeMsgpack, type Canonical } from '../codec/canonical-msgpack.ts';
+import { CanonicalWriter, type Canonical } from '../codec/canonical-msgpack.ts';
+import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const NodeType = {
@@ -145,8 +146,84 @@ export function nodeFromCanonical(raw: Record<string, unknown>, what: string): T
   };
 }
 
+/**
+ * Decodes a tree blob. Read in place with MsgpackReader rather than through
+ * a generic decoder: every backup reads the parent's tree of every
+ * directory, and this is several times faster. Same result as
+ * nodeFromCanonical over the generic decoding (checked by tests).
+ */
 export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeNode[] {
-  const o = decodeMsgpack(bytes, what) as { v?: unknown; nodes?: unknown };
-  if (o.v !== 1 || !Array.isArray(o.nodes)) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
-  return o.nodes.map((raw: Record<string, unknown>) => nodeFromCanonical(raw, what));
+  const r = new MsgpackReader(bytes);
+  let version: number | undefined;
+  let nodes: TreeNode[] | undefined;
+  try {
+    for (let k = r.mapHeader(); k > 0; k--) {
+      const key = r.str();
+      if (key === 'v') version = r.int();
+      else if (key === 'nodes') {
+        const n = r.arrayHeader();
+        nodes = [];
+        for (let i = 0; i < n; i++) nodes.push(readNode(r, what));
+      } else r.skip();
+    }
+    if (!r.done) throw new MsgpackShapeError('bytes after the tree');
+  } catch (err) {
+    if (err instanceof MsgpackShapeError) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid tree (${err.message})`, { cause: err });
+    throw err;
+  }
+  if (version !== 1 || nodes === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
+  return nodes;
+}
+
+/** Key codes of MsgpackReader.keyCode for the node map's keys. */
+const K = {
+  n: 0x6e, t: 0x74, m: 0x6d, u: 0x75, g: 0x67, s: 0x73, at: 0x6174, mt: 0x6d74, ct: 0x6374, bt: 0x6274,
+  i: 0x69, dv: 0x6476, nl: 0x6e6c, lt: 0x6c74, rd: 0x7264, c: 0x63, h: 0x68, st: 0x7374,
+} as const;
+
+const REQUIRED = new Map<number, number>([K.n, K.t, K.m, K.u, K.g, K.s, K.at, K.mt, K.ct, K.i, K.dv, K.nl].map((k, i) => [k, 1 << i]));
+const ALL_REQUIRED = (1 << REQUIRED.size) - 1;
+
+function readNode(r: MsgpackReader, what: string): TreeNode {
+  let name: unknown, type: unknown, linkTarget: string | undefined;
+  let mode = NaN, uid = NaN, gid = NaN, size = NaN, nlink = NaN;
+  let atimeNs = 0n, mtimeNs = 0n, ctimeNs = 0n, inode = 0n, device = 0n;
+  let birthtimeNs: bigint | undefined, rdev: bigint | undefined, hash: bigint | undefined;
+  let content: Uint8Array[] | undefined, subtree: Uint8Array | undefined;
+  let seen = 0; // one bit per required key
+  for (let k = r.mapHeader(); k > 0; k--) {
+    const key = r.keyCode();
+    if (r.nil()) continue;
+    seen |= REQUIRED.get(key) ?? 0;
+    switch (key) {
+      case K.n: name = r.str(); break;
+      case K.t: type = r.str(); break;
+      case K.m: mode = r.int(); break;
+      case K.u: uid = r.int(); break;
+      case K.g: gid = r.int(); break;
+      case K.s: size = r.int(); break;
+      case K.nl: nlink = r.int(); break;
+      case K.at: atimeNs = r.bigint(); break;
+      case K.mt: mtimeNs = r.bigint(); break;
+      case K.ct: ctimeNs = r.bigint(); break;
+      case K.bt: birthtimeNs = r.bigint(); break;
+      case K.i: inode = r.bigint(); break;
+      case K.dv: device = r.bigint(); break;
+      case K.rd: rdev = r.bigint(); break;
+      case K.h: hash = r.bigint(); break;
+      case K.lt: linkTarget = r.str(); break;
+      case K.st: subtree = r.bin(); break;
+      case K.c: {
+        const n = r.arrayHeader();
+        content = [];
+        for (let i = 0; i < n; i++) content.push(r.bin());
+        break;
+      }
+      default: r.skip();
+    }
+  }
+  if (typeof name !== 'string' || typeof type !== 'string' || !NODE_TYPES.has(type) || seen !== ALL_REQUIRED) {
+    throw new RepoError(RepoErrorCode.Corrupt, `${what} has a malformed entry`);
+  }
+  return { name, type: type as NodeType, mode, uid, gid, size, atimeNs, mtimeNs, ctimeNs, birthtimeNs, inode, device, nlink, linkTarget, rdev, content, hash, subtree };
 }
