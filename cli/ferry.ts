@@ -4,7 +4,9 @@
  * stripping its modules costs about 0.3 s at every start; cached, a start
  * reads the result back. The cache lives in the user's cache directory
  * (NODE_COMPILE_CACHE overrides it) and is only an optimization: when it
- * cannot be written, Ferry runs uncached.
+ * cannot be written, Ferry runs uncached. It goes into the environment too,
+ * because worker threads read it from there (their start halves, ~200 to
+ * ~100 ms).
  */
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
@@ -12,7 +14,8 @@ import { join } from 'node:path';
 
 if (process.env.NODE_COMPILE_CACHE === undefined) {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  enableCompileCache(join(base, 'ferry', 'compile-cache'));
+  process.env.NODE_COMPILE_CACHE = join(base, 'ferry', 'compile-cache');
+  enableCompileCache(process.env.NODE_COMPILE_CACHE);
 }
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));
