@@ -23,6 +23,7 @@ export function restorerHandler(deps: ActorDeps) {
     const restorer = new Restorer(repo, {
       contentOnly: v.contentOnly,
       log: ctx.log,
+      placer: deps.workers,
       onProgress: (p) => {
         ctx.heartbeat();
         if (Date.now() - last > 500) {

@@ -10,6 +10,7 @@ import { runJobFromCli } from '../run-job.ts';
 import { findNode, displayPath } from '../../services/repo/tree-walk.ts';
 import { NodeType } from '../../services/repo/tree.ts';
 import { Restorer, type RestoreResult } from '../../services/repo/restore.ts';
+import { inlinePlacer } from '../../services/repo/place-blobs.ts';
 import { splitPath } from '../../services/repo/selection.ts';
 import { requirePrivateKey } from '../../services/crypto/tenant-keys.ts';
 import type { Session } from '../session.ts';
@@ -82,7 +83,7 @@ export const restoreFileCommand: Command = {
     const node = await findNode(repo, rec.snapshot.tree, splitPath(file));
     if (!node || node.type !== NodeType.File) throw new UsageError(`restore-file: ${file} is not a file in snapshot ${rec.id.slice(0, 12)}`);
     const name = `${basename(file)}.${checksumHex(node.hash ?? 0n)}`;
-    const restorer = new Restorer(repo, { contentOnly: values['content-only'] ?? false, log: s.log.child({ op: 'restore-file' }) });
+    const restorer = new Restorer(repo, { contentOnly: values['content-only'] ?? false, log: s.log.child({ op: 'restore-file' }), placer: inlinePlacer });
     const result = await restorer.restoreOne({ ...node, name, nlink: 1 }, dirname(file));
     return report(s, result, resolve(dirname(file), name));
   },

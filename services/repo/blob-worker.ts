@@ -1,9 +1,10 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
- * Three tasks: `scan` chunks a segment of a file with FastCDC and IDs each
+ * Four tasks: `scan` chunks a segment of a file with FastCDC and IDs each
  * chunk; `read` reads small files whole, IDs and hashes them; `seal`
- * compresses and encrypts a batch of blobs for one pack. All are CPU-bound,
- * which is why they live here.
+ * compresses and encrypts a batch of blobs for one pack; `place` opens
+ * restored blobs and writes them into files. All are CPU-bound, which is
+ * why they live here.
  */
 import { workerData } from 'node:worker_threads';
 import { serveTasks } from '../workers/worker-pool.ts';
@@ -15,6 +16,7 @@ import type { BlobTask } from './blob-tasks.ts';
 import type { FileChunk, FileSegment, WholeFile } from './content.ts';
 import { readWholeSync } from './read-whole.ts';
 import { errorCode, errorMessage } from './error-text.ts';
+import { placeBlobs } from './place-blobs.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
@@ -31,6 +33,7 @@ serveTasks((task: BlobTask) => {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
+  if (task.op === 'place') return { result: placeBlobs(task) };
   if (task.op === 'read') {
     // Synchronous reads: this thread has nothing else to do, and a sync read
     // costs a few syscalls where an async one also costs thread-pool hand-offs.

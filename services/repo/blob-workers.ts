@@ -9,11 +9,12 @@ import type { RepoConfig } from './config.ts';
 import type { ContentScanner, FileSegment, WholeFile } from './content.ts';
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
+import type { BlobPlacer, PlaceResult, PlaceTask } from './place-blobs.ts';
 
 const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
   b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : undefined;
 
-export class BlobWorkers implements Sealer, ContentScanner {
+export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
   private readonly pool: WorkerPool;
 
   constructor(config: RepoConfig, idKey: Uint8Array, opts: { threads?: number } = {}) {
@@ -35,6 +36,11 @@ export class BlobWorkers implements Sealer, ContentScanner {
   async scanSegment(path: string, start: number, budget: number): Promise<FileSegment> {
     const task: BlobTask = { op: 'scan', path, start, budget };
     return this.pool.run<FileSegment>(task);
+  }
+
+  async place(task: PlaceTask): Promise<PlaceResult> {
+    const buf = transferable(task.sealed);
+    return this.pool.run<PlaceResult>(task, buf ? [buf] : []);
   }
 
   async readFiles(paths: readonly string[]): Promise<WholeFile[]> {

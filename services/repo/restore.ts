@@ -11,20 +11,27 @@
  * are restored, directories after their contents. `contentOnly` skips all of
  * it. Hard links (nlink > 1, same device and inode within the snapshot) are
  * restored as links.
+ *
+ * Content: the walk opens each regular file and hands it to a PackRestore,
+ * which writes file contents pack by pack on the worker threads; the walk
+ * goes on meanwhile. A file's metadata is set through its descriptor when
+ * its last blob is written; a directory's when everything under it is done
+ * (a count of unfinished entries per open directory).
  */
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Semaphore } from '../storage/semaphore.ts';
 import type { Repository } from './repository.ts';
 import { BlobType } from './blob.ts';
 import { NodeType, type TreeNode } from './tree.ts';
 import { assertSafeName } from './safe-name.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { errorCode, errorMessage } from './error-text.ts';
+import { PackRestore, type NeededBlob, type PackRestoreLimits } from './pack-restore.ts';
+import type { BlobPlacer } from './place-blobs.ts';
 
 const run = promisify(execFile);
 
@@ -32,7 +39,9 @@ export interface RestoreOptions {
   readonly contentOnly: boolean;
   readonly log: Logger;
   readonly onProgress?: (p: Readonly<RestoreProgress>) => void;
-  readonly concurrency?: number;
+  /** Opens blobs and writes them into files: the blob workers. */
+  readonly placer: BlobPlacer;
+  readonly limits?: Partial<PackRestoreLimits>;
 }
 
 export interface RestoreProgress {
@@ -51,33 +60,65 @@ export interface RestoreResult extends RestoreProgress {
 // microsecond, or 0.094 s may come back as 0.093999 s.
 const nsToSeconds = (ns: bigint): number => (Number(ns / 1000n) + 0.5) / 1e6;
 
+/**
+ * Unfinished work under one directory: its listing, plus every entry whose
+ * content or metadata is still being written. At zero, the directory's own
+ * metadata is set and its parent hears of it.
+ */
+class Pending {
+  private open = 1;
+  private readonly onZero: () => void;
+  constructor(onZero: () => void) {
+    this.onZero = onZero;
+  }
+  add(): void {
+    this.open++;
+  }
+  done(): void {
+    if (--this.open === 0) this.onZero();
+  }
+}
+
 export class Restorer {
   private readonly progress: RestoreProgress = { files: 0, dirs: 0, bytes: 0, errors: 0 };
   private readonly problems: { path: string; code: string; message: string }[] = [];
   private readonly links = new Map<string, string>();
-  private readonly files: Semaphore;
   private readonly isRoot = process.getuid?.() === 0;
   private readonly repo: Repository;
   private readonly opts: RestoreOptions;
+  private readonly packs: PackRestore;
+  /** Directory metadata still being set; awaited at the end. */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(repo: Repository, opts: RestoreOptions) {
     this.repo = repo;
     this.opts = opts;
-    this.files = new Semaphore(opts.concurrency ?? 8);
+    this.packs = new PackRestore(repo, opts.placer, opts.limits);
   }
 
   /** Restores the contents of directory `tree` into `target` (created if missing). */
   async restoreTree(tree: Uint8Array, target: string): Promise<RestoreResult> {
     await mkdir(target, { recursive: true, mode: 0o700 });
-    await this.restoreDir(tree, target);
-    return { ...this.progress, problems: this.problems };
+    return this.run((root) => this.restoreDir(tree, target, root));
   }
 
   /** Restores one node (file, directory, link…) as `target/<node.name>`. */
   async restoreOne(node: TreeNode, target: string): Promise<RestoreResult> {
     assertSafeName(node.name, target);
     await mkdir(target, { recursive: true, mode: 0o700 });
-    await this.restoreEntry(node, join(target, node.name));
+    return this.run((root) => this.restoreEntry(node, join(target, node.name), root));
+  }
+
+  /** Runs the walk, then waits for every file and directory it started, even when the walk fails. */
+  private async run(walk: (root: Pending) => Promise<void>): Promise<RestoreResult> {
+    const root = new Pending(() => {});
+    try {
+      await walk(root);
+    } finally {
+      root.done();
+      await this.packs.finish();
+      while (this.settling.size > 0) await Promise.all([...this.settling]);
+    }
     return { ...this.progress, problems: this.problems };
   }
 
@@ -88,7 +129,7 @@ export class Restorer {
     this.opts.log.warn({ path, code: p.code, err: p.message }, 'restore problem at %s: %s', path, p.message);
   }
 
-  private async restoreDir(tree: Uint8Array, dir: string): Promise<void> {
+  private async restoreDir(tree: Uint8Array, dir: string, pending: Pending): Promise<void> {
     const nodes = await this.repo.loadTree(tree);
     const seen = new Set<string>();
     for (const n of nodes) {
@@ -96,20 +137,11 @@ export class Restorer {
       if (seen.has(n.name)) throw new RepoError(RepoErrorCode.UnsafePath, `refusing to restore ${dir}: the snapshot lists ${JSON.stringify(n.name)} twice`);
       seen.add(n.name);
     }
-    const pending: Promise<void>[] = [];
-    for (const n of nodes) {
-      const path = join(dir, n.name);
-      if (n.type === NodeType.File) {
-        const release = await this.files.acquire();
-        pending.push(this.restoreEntry(n, path).finally(release));
-      } else {
-        await this.restoreEntry(n, path);
-      }
-    }
-    await Promise.all(pending);
+    for (const n of nodes) await this.restoreEntry(n, join(dir, n.name), pending);
   }
 
-  private async restoreEntry(n: TreeNode, path: string): Promise<void> {
+  /** Restores one entry under a directory whose unfinished work is `parent`. */
+  private async restoreEntry(n: TreeNode, path: string, parent: Pending): Promise<void> {
     try {
       switch (n.type) {
         case NodeType.Dir: {
@@ -117,16 +149,18 @@ export class Restorer {
             if (e.code !== 'EEXIST' || !(await lstat(path)).isDirectory()) throw e;
           });
           if (!n.subtree) throw new RepoError(RepoErrorCode.Corrupt, `directory ${path} has no subtree in the snapshot`);
-          await this.restoreDir(n.subtree, path);
-          this.progress.dirs++;
-          break;
+          parent.add();
+          const mine = new Pending(() => this.settle(n, path, parent));
+          try {
+            await this.restoreDir(n.subtree, path, mine);
+          } finally {
+            mine.done();
+          }
+          return;
         }
-        case NodeType.File: {
-          const linked = await this.restoreFile(n, path);
-          this.progress.files++;
-          if (!linked) return; // restoreFile set the metadata through its descriptor
+        case NodeType.File:
+          if (await this.restoreFile(n, path, parent)) return; // metadata is set when its content is written
           break;
-        }
         case NodeType.Symlink:
           await symlink(n.linkTarget ?? '', path);
           break;
@@ -154,44 +188,66 @@ export class Restorer {
     }
   }
 
+  /** Sets a finished directory's metadata, then tells its parent. */
+  private settle(n: TreeNode, path: string, parent: Pending): void {
+    const p = this.applyMetadata(n, path)
+      .catch((err: unknown) => this.problem(path, err))
+      .finally(() => {
+        this.progress.dirs++;
+        this.settling.delete(p);
+        parent.done();
+      });
+    this.settling.add(p);
+  }
+
   /**
-   * Writes one file and, unless it became a hard link to an earlier one,
-   * sets its metadata through the open descriptor. Returns true for a link
-   * (whose metadata the caller sets by path).
+   * Opens one file and hands its content to the pack restore, which sets
+   * its metadata through the descriptor and closes it once written. Returns
+   * true for that case; false when the file became a hard link to an
+   * earlier one (whose metadata the caller sets by path).
    *
-   * File system calls here are synchronous: a restore writes to a local
-   * target, where open/write/fchmod/futimes/close each take microseconds,
-   * while their async forms cost far more in thread-pool hand-offs than the
-   * calls themselves (the async version spent most of a 33k-file restore
-   * there). Blob reads, which may go to remote storage, stay async.
+   * Opening, fchmod, futimes and close are synchronous: a restore writes to
+   * a local target, where each takes microseconds, while their async forms
+   * cost far more in thread-pool hand-offs. Blob reads stay async.
    */
-  private async restoreFile(n: TreeNode, path: string): Promise<boolean> {
+  private async restoreFile(n: TreeNode, path: string, parent: Pending): Promise<boolean> {
     const linkKey = n.nlink > 1 ? `${n.device}:${n.inode}` : undefined;
     const first = linkKey ? this.links.get(linkKey) : undefined;
     if (first) {
       await link(first, path);
-      return true;
+      this.progress.files++;
+      return false;
     }
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-    try {
-      let pos = 0;
-      for (const id of n.content ?? []) {
-        const data = await this.repo.readBlob(id, BlobType.Data);
-        for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, pos + done);
-        pos += data.length;
-        this.progress.bytes += data.length;
-      }
-      if (pos !== n.size) throw new RepoError(RepoErrorCode.Corrupt, `restored ${pos} bytes but the snapshot says ${n.size}`);
-      if (!this.opts.contentOnly) {
-        if (this.isRoot) fchownSync(fd, n.uid, n.gid);
-        fchmodSync(fd, n.mode);
-        futimesSync(fd, nsToSeconds(n.atimeNs), nsToSeconds(n.mtimeNs));
-      }
-    } finally {
-      closeSync(fd);
+    const blobs: NeededBlob[] = (n.content ?? []).map((id) => ({ id, loc: this.repo.locate(id) }));
+    const size = blobs.reduce((sum, b) => sum + b.loc.rawLength, 0);
+    if (blobs.some((b) => b.loc.type !== BlobType.Data)) throw new RepoError(RepoErrorCode.Corrupt, `${path} lists a blob that is not file data`);
+    if (size !== n.size) throw new RepoError(RepoErrorCode.Corrupt, `the snapshot says ${path} holds ${n.size} bytes, but its blobs hold ${size}`);
+    const open = () => openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    if (linkKey) {
+      closeSync(open()); // later links to it need it to exist before its content arrives
+      this.links.set(linkKey, path);
     }
-    if (linkKey) this.links.set(linkKey, path);
-    return false;
+    parent.add();
+    await this.packs.add(open, blobs, (fd, error) => {
+      try {
+        if (error) throw error;
+        if (fd === undefined) throw new Error('the file was never opened');
+        if (!this.opts.contentOnly) {
+          if (this.isRoot) fchownSync(fd, n.uid, n.gid);
+          fchmodSync(fd, n.mode);
+          futimesSync(fd, nsToSeconds(n.atimeNs), nsToSeconds(n.mtimeNs));
+        }
+        this.progress.files++;
+        this.progress.bytes += size;
+      } catch (err) {
+        this.problem(path, err);
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+        this.opts.onProgress?.(this.progress);
+        parent.done();
+      }
+    });
+    return true;
   }
 
   private async applyMetadata(n: TreeNode, path: string): Promise<void> {
