@@ -17,11 +17,15 @@ import type { FileChunk, FileSegment, WholeFile } from './content.ts';
 import { readWholeSync } from './read-whole.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { placeBlobs } from './place-blobs.ts';
+import { GarbageBudget } from '../workers/garbage-budget.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
 /** The chunker's read window, reused by every scan on this thread (scans are synchronous: one at a time). */
 let scratch: Uint8Array | undefined;
+
+/** Sealing and placing leave their inputs and intermediate buffers behind: collect every 16 MiB of them. */
+const garbage = new GarbageBudget(16 * 1024 * 1024);
 
 /** An ArrayBuffer we may transfer: the view must own all of it. */
 function ownBuffer(b: Uint8Array): Uint8Array {
@@ -29,11 +33,17 @@ function ownBuffer(b: Uint8Array): Uint8Array {
 }
 
 serveTasks((task: BlobTask) => {
+  garbage.collectIfDue();
   if (task.op === 'seal') {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
+    for (const i of task.items) garbage.note(2 * i.data.length); // the plaintext and its compressed form
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
-  if (task.op === 'place') return { result: placeBlobs(task) };
+  if (task.op === 'place') {
+    garbage.note(task.sealed.length);
+    for (const b of task.blobs) garbage.note(2 * b.rawLength); // decrypted and decompressed
+    return { result: placeBlobs(task) };
+  }
   if (task.op === 'read') {
     // Synchronous reads: this thread has nothing else to do, and a sync read
     // costs a few syscalls where an async one also costs thread-pool hand-offs.
