@@ -43,6 +43,8 @@ export interface Reference {
   readonly round: number;
   /** `find DIR >/dev/null`: the metadata walk. */
   readonly find: Usage;
+  /** `find DIR -printf <lstat fields>`: a walk that stats every entry, as a backup must. */
+  readonly findStat: Usage;
   /** `find DIR -type f -print0 | xargs -0 cat >/dev/null`: reading every byte. */
   readonly cat: Usage;
 }
@@ -196,17 +198,18 @@ export function targetLines(t: TargetInputs): string[] {
 
 export interface ReferenceFigures {
   readonly findS: number;
+  readonly findStatS: number;
   readonly catS: number;
 }
 
 export function referenceFigures(refs: readonly Reference[]): ReferenceFigures {
-  return { findS: median(refs.map((r) => r.find.wallS)), catS: median(refs.map((r) => r.cat.wallS)) };
+  return { findS: median(refs.map((r) => r.find.wallS)), findStatS: median(refs.map((r) => r.findStat.wallS)), catS: median(refs.map((r) => r.cat.wallS)) };
 }
 
 export function referenceTable(rows: readonly { readonly corpus: string; readonly facts: CorpusFacts; readonly ref: ReferenceFigures }[]): string[] {
-  const out = ['| Corpus | `find` (s) | `find` files/s | `cat` all files (s) | `cat` MiB/s |', '|---|---:|---:|---:|---:|'];
+  const out = ['| Corpus | `find` (s) | `find` files/s | `find` with lstat (s) | with lstat files/s | `cat` all files (s) | `cat` MiB/s |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const { corpus, facts, ref } of rows) {
-    out.push(`| ${corpus} | ${fmt(ref.findS, 2)} | ${fmt(facts.files / ref.findS)} | ${fmt(ref.catS, 2)} | ${fmt(facts.bytes / MiB / ref.catS)} |`);
+    out.push(`| ${corpus} | ${fmt(ref.findS, 2)} | ${fmt(facts.files / ref.findS)} | ${fmt(ref.findStatS, 2)} | ${fmt(facts.files / ref.findStatS)} | ${fmt(ref.catS, 2)} | ${fmt(facts.bytes / MiB / ref.catS)} |`);
   }
   return out;
 }
