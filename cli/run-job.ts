@@ -3,6 +3,7 @@ import { FerryError } from '../protocol/errors.ts';
 import type { JobType } from '../protocol/messages.ts';
 import type { ActorKind } from '../actors/process.ts';
 import type { Session } from './session.ts';
+import type { Repository } from '../services/repo/repository.ts';
 import { openRuntime } from './runtime.ts';
 import { runJob, type JobOutcome } from './job-client.ts';
 
@@ -13,20 +14,26 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
   verify: ['coordinator', 'verifier'],
 };
 
-export async function runJobFromCli(s: Session, type: JobType, spec: Record<string, unknown>): Promise<JobOutcome> {
-  // Deriving the key (scrypt, a few hundred ms) and loading the index overlap starting NATS.
-  // The actors load the index themselves and report its errors; this early pass only warms it.
-  const warm = s.repo().then((repo) => repo.loadIndex());
-  warm.catch(() => {});
-  const [repoR, rtR] = await Promise.allSettled([s.repo(), openRuntime(s, { needs: NEEDS[type] })]);
-  if (repoR.status === 'rejected' || rtR.status === 'rejected') {
+/** A job's spec, or how to work it out once the repository is open (a parent snapshot, a path check). */
+export type JobSpecSource = Record<string, unknown> | ((repo: Repository) => Promise<Record<string, unknown>>);
+
+export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSource): Promise<JobOutcome> {
+  // Opening the repository (scrypt, a few hundred ms), loading its index and working out
+  // the spec overlap starting NATS and the actors. The actors load the index themselves and
+  // report its errors; the early pass only warms it.
+  const prepared = s.repo().then(async (repo) => {
+    repo.loadIndex().catch(() => {});
+    return { repo, spec: typeof spec === 'function' ? await spec(repo) : spec };
+  });
+  const [prepR, rtR] = await Promise.allSettled([prepared, openRuntime(s, { needs: NEEDS[type] })]);
+  if (prepR.status === 'rejected' || rtR.status === 'rejected') {
     if (rtR.status === 'fulfilled') await rtR.value.close();
-    throw repoR.status === 'rejected' ? repoR.reason : (rtR as PromiseRejectedResult).reason;
+    throw prepR.status === 'rejected' ? prepR.reason : (rtR as PromiseRejectedResult).reason;
   }
-  const repo = repoR.value;
+  const { repo } = prepR.value;
   const rt = rtR.value;
   try {
-    const out = await runJob(rt, { tenant: s.cfg.tenant, type, repoId: repo.config.id, spec }, s.progress());
+    const out = await runJob(rt, { tenant: s.cfg.tenant, type, repoId: repo.config.id, spec: prepR.value.spec }, s.progress());
     if (out.record.state === 'failed' && type !== 'verify') {
       const e = out.record.error;
       throw new FerryError(e?.code ?? 'job.failed', `${type} job ${out.record.jobId} failed: ${e?.message ?? 'unknown error'}`);

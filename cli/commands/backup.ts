@@ -16,7 +16,6 @@ export const backupCommand: Command = {
   summary: 'back up paths into a new snapshot',
   async run(args, s) {
     const { values, positionals } = parseCommandArgs('backup', args, { tag: { type: 'string', multiple: true } });
-    const repo = await s.repo();
     let paths: string[];
     let select: Awaited<ReturnType<typeof workspaceSelection>> | undefined;
     if (positionals.length > 0) {
@@ -31,20 +30,20 @@ export const backupCommand: Command = {
       paths = select.paths;
       if (paths.length === 0) throw new UsageError('backup: nothing to back up: give paths, or track a directory with `ferry dir init` and stage files with `ferry add`');
     }
-    const all = await repo.listSnapshots();
-    const parent = all.filter((r) => r.snapshot.source === s.cfg.source).at(-1);
-    const spec = {
-      paths,
-      ...(select ? { select: select.select } : {}),
-      host: s.cfg.host,
-      source: s.cfg.source,
-      tags: values.tag ?? [],
-      ...(parent ? { parent: parent.id } : {}),
-    };
-    const { record } = await runJobFromCli(s, 'backup', spec);
+    const { record } = await runJobFromCli(s, 'backup', async (repo) => {
+      const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
+      return {
+        paths,
+        ...(select ? { select: select.select } : {}),
+        host: s.cfg.host,
+        source: s.cfg.source,
+        tags: values.tag ?? [],
+        ...(parent ? { parent: parent.id } : {}),
+      };
+    });
     if (!record.snapshotId) throw new FerryError('job.no-snapshot', `backup job ${record.jobId} ended ${record.state} without a snapshot`);
     const id = record.snapshotId;
-    const snapshot = await repo.loadSnapshotById(id);
+    const snapshot = await (await s.repo()).loadSnapshotById(id);
     await syncCatalog(s);
     if (select) await clearStaged(s);
     const m = snapshot.summary;
@@ -67,9 +66,10 @@ export const scanCommand: Command = {
     const { positionals } = parseCommandArgs('scan', args, {});
     if (positionals.length === 0) throw new UsageError(`scan: which paths?\nusage: ${scanCommand.usage}`);
     const paths = positionals.map((p) => resolve(p));
-    const repo = await s.repo();
-    const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
-    const { record } = await runJobFromCli(s, 'scan', { paths, host: s.cfg.host, source: s.cfg.source, tags: [], ...(parent ? { parent: parent.id } : {}) });
+    const { record } = await runJobFromCli(s, 'scan', async (repo) => {
+      const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
+      return { paths, host: s.cfg.host, source: s.cfg.source, tags: [], ...(parent ? { parent: parent.id } : {}) };
+    });
     s.print({ job: record.jobId, state: record.state, stats: record.stats }, () => `scan ${record.jobId}: ${record.state}; ${Object.entries(record.stats).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return record.state === 'success' ? ExitCode.Ok : ExitCode.Warnings;
   },

@@ -33,14 +33,15 @@ export const restoreCommand: Command = {
   async run(args, s) {
     const { values, positionals } = parseCommandArgs('restore', args, { target: { type: 'string' }, 'content-only': { type: 'boolean' } });
     if (!positionals[0] || !values.target) throw new UsageError(`restore: needs a snapshot and --target\nusage: ${restoreCommand.usage}`);
-    const repo = await s.repo();
-    requirePrivateKey(repo.keys, 'restore');
     const ref = parseSnapshotRef(positionals[0]);
-    const rec = await repo.resolveSnapshot(ref.snap);
-    await repo.loadIndex();
-    if (!(await findNode(repo, rec.snapshot.tree, ref.parts))) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
     const target = resolve(values.target);
-    const { record, final } = await runJobFromCli(s, 'restore', { snapshot: rec.id, path: ref.parts, target, contentOnly: values['content-only'] ?? false });
+    const { record, final } = await runJobFromCli(s, 'restore', async (repo) => {
+      requirePrivateKey(repo.keys, 'restore');
+      const rec = await repo.resolveSnapshot(ref.snap);
+      await repo.loadIndex();
+      if (!(await findNode(repo, rec.snapshot.tree, ref.parts))) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+      return { snapshot: rec.id, path: ref.parts, target, contentOnly: values['content-only'] ?? false };
+    });
     const sum = (final?.summary ?? {}) as Record<string, unknown>;
     const n = (k: string) => Number(sum[k] ?? record.stats[k] ?? 0);
     const problems = Array.isArray(sum.errors) ? sum.errors.map(String) : [];
