@@ -72,13 +72,14 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     old.inode === node.inode && old.content !== undefined && indexed(old);
 
   /**
-   * Yields the events of one directory's subtree, or, when the whole subtree
-   * is unchanged, yields nothing and returns what it holds (the caller emits
-   * one "u" event). Returns null when it yielded its events.
+   * Yields the events of one directory's subtree, in arrays (one generator
+   * hop per array rather than per event at every level of depth), or, when
+   * the whole subtree is unchanged, yields nothing and returns what it holds
+   * (the caller emits one "u" event). Returns null when it yielded its events.
    */
   async function* visit(
     abs: string, parts: string[], listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, old: TreeNode | undefined,
-  ): AsyncGenerator<WalkItem, SubtreeCounts | null> {
+  ): AsyncGenerator<WalkItem[], SubtreeCounts | null> {
     if (!isNew([...parts, EXIT])) return null; // whole subtree already published
     const prev = await parentTree;
     let names: string[];
@@ -103,22 +104,34 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
     const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
     const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding
+    /** Events not yielded yet, in order. */
+    let out: WalkItem[] = [];
     // An unchanged entry's event node is the parent's node, so held entries are rebuilt from `prev`, not kept.
-    function* release(k: number): Generator<WalkItem> {
+    // They go out in arrays of at most STAT_BATCH, so a long directory released late is not one huge array.
+    function* release(k: number): Generator<WalkItem[]> {
       holding = false;
-      yield enter;
-      for (const name of names.slice(0, k)) {
+      out.push(enter);
+      for (let x = 0; x < k; x++) {
+        const name = names[x]!;
         const node = prev.get(name)!;
-        if (node.type === NodeType.Dir) yield { event: { t: 'u', node, counts: inner.get(name)! }, pos: [...parts, name, EXIT] };
-        else yield { event: node.type === NodeType.File ? { t: 'f', node } : { t: 'o', node }, pos: [...parts, name] };
+        if (node.type === NodeType.Dir) out.push({ event: { t: 'u', node, counts: inner.get(name)! }, pos: [...parts, name, EXIT] });
+        else out.push({ event: node.type === NodeType.File ? { t: 'f', node } : { t: 'o', node }, pos: [...parts, name] });
+        if (out.length >= STAT_BATCH) {
+          yield out;
+          out = [];
+        }
       }
       inner.clear();
     }
-    if (!holding && isNew(parts)) yield enter;
-    for (const e of errors) if (isNew(parts)) yield { event: e, pos: parts };
+    if (!holding && isNew(parts)) out.push(enter);
+    for (const e of errors) if (isNew(parts)) out.push({ event: e, pos: parts });
     const prefetch = new TreePrefetch(prev, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
+      if (out.length > 0) {
+        yield out;
+        out = [];
+      }
       if (i > 0) await tick();
       const metas = batch.map((name): TreeNode | ScanEvent | null => {
         try {
@@ -143,6 +156,10 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
             let step = await child.next();
             for (; !step.done; step = await child.next()) {
               if (holding) yield* release(k); // the child changed, so this directory did too
+              if (out.length > 0) {
+                yield out;
+                out = [];
+              }
               yield step.value;
             }
             const sub = step.value;
@@ -173,16 +190,17 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
         }
         if (holding) yield* release(k);
         const pos = event.t === 'u' ? [...parts, name, EXIT] : [...parts, name];
-        if (isNew(pos)) yield { event, pos };
+        if (isNew(pos)) out.push({ event, pos });
       }
     }
     if (holding) return counts;
-    yield { event: { t: 'e' }, pos: [...parts, EXIT] };
+    out.push({ event: { t: 'e' }, pos: [...parts, EXIT] });
+    yield out;
     return null;
   }
 
-  const root = statEntry('/', '');
-  yield* visit('/', [], root, opts.selection, parentNodes(opts.parentTree), undefined);
+  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(opts.parentTree), undefined);
+  for (let step = await root.next(); !step.done; step = await root.next()) yield* step.value;
 }
 
 /** `abs` is absolute and normalized (only the root ends in '/'), so a concatenation is the join. */
