@@ -5,7 +5,6 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
-import { syncCatalog } from '../catalog-sync.ts';
 import { runJobFromCli } from '../run-job.ts';
 import { FerryError } from '../../protocol/errors.ts';
 import { workspaceSelection, clearStaged } from '../workspace-backup.ts';
@@ -44,7 +43,7 @@ export const backupCommand: Command = {
     if (!record.snapshotId) throw new FerryError('job.no-snapshot', `backup job ${record.jobId} ended ${record.state} without a snapshot`);
     const id = record.snapshotId;
     const snapshot = await (await s.repo()).loadSnapshotById(id);
-    await syncCatalog(s);
+    // The catalog catches up when a command reads it (status, log, restore-file), not here.
     if (select) await clearStaged(s);
     const m = snapshot.summary;
     s.log.info({ job: record.jobId, snapshot: id, status: snapshot.status, ...m }, 'backup finished');
