@@ -7,7 +7,8 @@
  * key without fetching the header. `length` is the sealed length in the pack,
  * `rawLength` the plaintext length.
  */
-import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
+import { encodeCanonical } from '../codec/canonical-msgpack.ts';
+import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
@@ -34,24 +35,54 @@ export function encodeIndex(packs: readonly PackEntry[]): Uint8Array {
   });
 }
 
+/**
+ * Decodes an index file. Read in place with MsgpackReader: every command
+ * that touches content loads every index file first, and a generic decoder
+ * building arrays per blob was most of that time. IDs are views into
+ * `bytes`.
+ */
 export function decodeIndex(bytes: Uint8Array, what = 'index'): PackEntry[] {
-  const o = decodeMsgpack(bytes, what) as { v?: unknown; packs?: unknown };
-  if (o.v !== 1 || !Array.isArray(o.packs)) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 index`);
-  return o.packs.map((p: Record<string, unknown>) => {
-    if (!(p.id instanceof Uint8Array) || !(p.epk instanceof Uint8Array) || !Array.isArray(p.blobs)) {
-      throw new RepoError(RepoErrorCode.Corrupt, `${what} has a malformed pack entry`);
+  const r = new MsgpackReader(bytes);
+  let version: number | undefined;
+  let packs: PackEntry[] | undefined;
+  try {
+    for (let k = r.mapHeader(); k > 0; k--) {
+      const key = r.str();
+      if (key === 'v') version = r.int();
+      else if (key === 'packs') {
+        packs = [];
+        for (let n = r.arrayHeader(); n > 0; n--) packs.push(readPack(r, what));
+      } else r.skip();
     }
-    return {
-      id: p.id,
-      kind: Number(p.kind) as PackKind,
-      epk: p.epk,
-      blobs: p.blobs.map((b: unknown[]) => ({
-        id: b[0] as Uint8Array,
-        type: Number(b[1]) as BlobType,
-        offset: Number(b[2]),
-        length: Number(b[3]),
-        rawLength: Number(b[4]),
-      })),
-    };
-  });
+    if (!r.done) throw new MsgpackShapeError('bytes after the index');
+  } catch (err) {
+    if (err instanceof MsgpackShapeError) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid index (${err.message})`, { cause: err });
+    throw err;
+  }
+  if (version !== 1 || packs === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 index`);
+  return packs;
+}
+
+function readPack(r: MsgpackReader, what: string): PackEntry {
+  let id: Uint8Array | undefined;
+  let epk: Uint8Array | undefined;
+  let kind = NaN;
+  let blobs: BlobEntry[] | undefined;
+  for (let k = r.mapHeader(); k > 0; k--) {
+    const key = r.str();
+    if (key === 'id') id = r.bin();
+    else if (key === 'epk') epk = r.bin();
+    else if (key === 'kind') kind = r.int();
+    else if (key === 'blobs') {
+      blobs = [];
+      for (let n = r.arrayHeader(); n > 0; n--) {
+        const fields = r.arrayHeader();
+        if (fields < 5) throw new MsgpackShapeError('a blob entry has fewer than 5 fields');
+        blobs.push({ id: r.bin(), type: r.int() as BlobType, offset: r.int(), length: r.int(), rawLength: r.int() });
+        for (let extra = fields - 5; extra > 0; extra--) r.skip();
+      }
+    } else r.skip();
+  }
+  if (!id || !epk || !blobs) throw new RepoError(RepoErrorCode.Corrupt, `${what} has a malformed pack entry`);
+  return { id, kind: kind as PackKind, epk, blobs };
 }
