@@ -13,7 +13,7 @@ import { RepoError, RepoErrorCode } from './errors.ts';
 export const Compression = { None: 0, Zstd: 1 } as const;
 export type Compression = (typeof Compression)[keyof typeof Compression];
 
-export const DEFAULT_ZSTD_LEVEL = 2;
+export const DEFAULT_ZSTD_LEVEL = 3;
 
 const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
 let decompressor: InstanceType<typeof zstd.Decompressor> | undefined;
