@@ -59,7 +59,7 @@ const section = [
   '|---:|---:|---:|---:|',
   ...rows,
   '',
-  'The columns grow by doubling and the slot table is kept at least twice the blob count, so the figure per blob moves between about 60 and 120 bytes depending on where the count falls between two doublings.',
+  'The columns grow by doubling and the slot table is kept at least twice the blob count, so the figure per blob moves between about 60 and 105 bytes depending on where the count falls between two doublings.',
   '',
 ];
 console.log(section.join('\n'));

@@ -25,7 +25,7 @@ describe('MasterIndex', () => {
     for (const p of packs) {
       for (const [i, b] of p.blobs.entries()) {
         const loc = index.get(b.id);
-        expect(loc?.pack.id).toBe(p.id);
+        expect(loc?.pack.id).toEqual(p.id);
         expect([loc?.offset, loc?.length, loc?.rawLength, loc?.type]).toEqual([i * 100, 100, 150 + i, BlobType.Data]);
       }
     }

@@ -56,7 +56,8 @@ export class MasterIndex {
     let pn = this.packs.get(key);
     if (pn === undefined) {
       pn = this.packRefs.length;
-      this.packRefs.push({ id: p.id, name: packName(p.kind, p.id), kind: p.kind, epk: p.epk, dataEnd: 0 });
+      // Copies: the entry's IDs may be views into a whole decoded index file, which must not stay alive for them.
+      this.packRefs.push({ id: new Uint8Array(p.id), name: packName(p.kind, p.id), kind: p.kind, epk: new Uint8Array(p.epk), dataEnd: 0 });
       this.packs.set(key, pn);
     }
     const ref = this.packRefs[pn]!;
