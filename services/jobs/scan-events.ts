@@ -19,8 +19,9 @@
  *                          inside it; its position is its exit position
  *   ["x", path, code, msg] an entry that could not be backed up
  */
-import { CanonicalWriter, decodeMsgpack } from '../codec/canonical-msgpack.ts';
-import { compareNames, nodeFromCanonical, writeNode, type TreeNode } from '../repo/tree.ts';
+import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
+import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
+import { compareNames, readNode, writeNode, type TreeNode } from '../repo/tree.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
 export type ScanEvent =
@@ -88,32 +89,68 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
   return w.finish();
 }
 
+/**
+ * Decodes a batch of scan events. Read in place with MsgpackReader, as tree
+ * blobs are: every file record of a backup passes through here twice (the
+ * uploader and the finalizer). Fields after the ones an event kind defines
+ * are skipped, so a later version may add some.
+ */
 export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
-  const raw = decodeMsgpack(bytes, what);
-  const bad = () => new FerryError('jobs.bad-events', `${what} holds malformed scan events`);
-  if (!Array.isArray(raw)) throw bad();
-  return raw.map((r: unknown): ScanEvent => {
-    if (!Array.isArray(r)) throw bad();
-    const node = () => nodeFromCanonical((r[1] ?? {}) as Record<string, unknown>, what);
-    switch (r[0]) {
-      case 'd':
-        return { t: 'd', node: node() };
-      case 'o':
-        return { t: 'o', node: node() };
-      case 'e':
-        return { t: 'e' };
-      case 'u': {
-        const c = r[2];
-        const n = node();
-        if (!Array.isArray(c) || c.length !== 4 || !c.every((x) => Number.isSafeInteger(Number(x)) && Number(x) >= 0) || !(n.subtree instanceof Uint8Array)) throw bad();
-        return { t: 'u', node: n, counts: { files: Number(c[0]), dirs: Number(c[1]), others: Number(c[2]), bytes: Number(c[3]) } };
+  const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, cause === undefined ? {} : { cause });
+  const r = new MsgpackReader(bytes);
+  const out: ScanEvent[] = [];
+  try {
+    for (let n = r.arrayHeader(); n > 0; n--) {
+      const fields = r.arrayHeader();
+      const need = (k: number): void => {
+        if (fields < k) throw bad();
+      };
+      need(1);
+      const t = r.str();
+      let used: number;
+      switch (t) {
+        case 'd':
+        case 'o':
+          need(2);
+          out.push({ t, node: readNode(r, what) });
+          used = 2;
+          break;
+        case 'e':
+          out.push({ t: 'e' });
+          used = 1;
+          break;
+        case 'f': {
+          need(2);
+          const node = readNode(r, what);
+          const path = fields >= 3 && !r.nil() ? r.str() : undefined;
+          out.push({ t: 'f', node, path });
+          used = Math.min(fields, 3);
+          break;
+        }
+        case 'u': {
+          need(3);
+          const node = readNode(r, what);
+          if (r.arrayHeader() !== 4) throw bad();
+          const counts = { files: r.int(), dirs: r.int(), others: r.int(), bytes: r.int() };
+          if (Object.values(counts).some((c) => c < 0) || !(node.subtree instanceof Uint8Array)) throw bad();
+          out.push({ t: 'u', node, counts });
+          used = 3;
+          break;
+        }
+        case 'x':
+          need(4);
+          out.push({ t: 'x', path: r.str(), code: r.str(), message: r.str() });
+          used = 4;
+          break;
+        default:
+          throw bad();
       }
-      case 'f':
-        return { t: 'f', node: node(), path: typeof r[2] === 'string' ? r[2] : undefined };
-      case 'x':
-        return { t: 'x', path: String(r[1]), code: String(r[2]), message: String(r[3]) };
-      default:
-        throw bad();
+      for (let extra = fields - used; extra > 0; extra--) r.skip();
     }
-  });
+    if (!r.done) throw bad();
+  } catch (err) {
+    if (err instanceof MsgpackShapeError) throw bad(err);
+    throw err;
+  }
+  return out;
 }

@@ -184,7 +184,8 @@ const K = {
 const REQUIRED = new Map<number, number>([K.n, K.t, K.m, K.u, K.g, K.s, K.at, K.mt, K.ct, K.i, K.dv, K.nl].map((k, i) => [k, 1 << i]));
 const ALL_REQUIRED = (1 << REQUIRED.size) - 1;
 
-function readNode(r: MsgpackReader, what: string): TreeNode {
+/** Reads one node map at the reader's position (trees and scan events share it). */
+export function readNode(r: MsgpackReader, what: string): TreeNode {
   let name: unknown, type: unknown, linkTarget: string | undefined;
   let mode = NaN, uid = NaN, gid = NaN, size = NaN, nlink = NaN;
   let atimeNs = 0n, mtimeNs = 0n, ctimeNs = 0n, inode = 0n, device = 0n;

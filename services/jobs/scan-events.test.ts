@@ -1,0 +1,42 @@
+/** Scan events decode exactly what was encoded, skip fields a later version adds, and refuse damage. */
+import { describe, expect, it } from 'vitest';
+import { pack } from 'msgpackr';
+import { decodeEvents, encodeEvents, type ScanEvent } from './scan-events.ts';
+import { nodeToCanonical, type TreeNode } from '../repo/tree.ts';
+
+const node = (name: string, type: TreeNode['type'], extra: Partial<TreeNode> = {}): TreeNode => ({
+  name, type, mode: 0o644, uid: 1000, gid: 1000, size: type === 'f' ? 12 : 0, atimeNs: 1700000000000000000n, mtimeNs: 1700000000123456789n,
+  ctimeNs: 1700000000123456789n, inode: 42n, device: 2049n, nlink: 1, ...extra,
+});
+const events: ScanEvent[] = [
+  { t: 'd', node: node('', 'd') },
+  { t: 'f', node: node('a.txt', 'f'), path: '/src/a.txt' },
+  { t: 'f', node: node('b.txt', 'f', { content: [new Uint8Array(32).fill(3)], hash: -7n }) },
+  { t: 'u', node: node('sub', 'd', { subtree: new Uint8Array(32).fill(9) }), counts: { files: 10, dirs: 2, others: 1, bytes: 5000 } },
+  { t: 'o', node: node('link', 'l', { linkTarget: 'a.txt' }) },
+  { t: 'x', path: '/src/secret', code: 'EACCES', message: 'permission denied' },
+  { t: 'e' },
+];
+const defined = (o: unknown) => Object.fromEntries(Object.entries(o as object).filter(([, v]) => v !== undefined));
+
+describe('scan events', () => {
+  it('round-trip every kind', () => {
+    expect(decodeEvents(encodeEvents(events), 't')).toEqual(events.map((e) => ('node' in e ? { ...e, node: { ...e.node } } : e)));
+  });
+
+  it('skip trailing fields a later version may add', () => {
+    const bytes = pack([['e', 'later'], ['x', '/p', 'C', 'm', { more: 1 }], ['d', defined(nodeToCanonical(node('', 'd'))), 5]]);
+    expect(decodeEvents(bytes, 't').map((e) => e.t)).toEqual(['e', 'x', 'd']);
+  });
+
+  it('refuse truncation, an unknown kind and missing fields as jobs.bad-events, and a bad node as repo.corrupt', () => {
+    const bad = expect.objectContaining({ code: 'jobs.bad-events' });
+    const bytes = encodeEvents(events);
+    expect(() => decodeEvents(bytes.subarray(0, bytes.length - 5), 't')).toThrow(bad);
+    expect(() => decodeEvents(pack([['z']]), 't')).toThrow(bad);
+    expect(() => decodeEvents(pack([['x', '/p']]), 't')).toThrow(bad);
+    expect(() => decodeEvents(pack([['u', defined(nodeToCanonical(node('s', 'd'))), [1, 2, 3, 4]]]), 't')).toThrow(bad); // no subtree
+    expect(() => decodeEvents(pack([['f', { n: 'x' }]]), 't')).toThrow(expect.objectContaining({ code: 'repo.corrupt' }));
+    expect(() => decodeEvents(pack({ not: 'a list' }), 't')).toThrow(bad);
+  });
+});
