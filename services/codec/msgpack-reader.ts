@@ -202,3 +202,39 @@ export class MsgpackReader {
     this.pos += n;
   }
 }
+
+/**
+ * Reads all of `bytes` with `read`. A shape error, or bytes left over after
+ * `read`, becomes the caller's own error through `fail` (with the shape
+ * error as its cause); other errors pass through.
+ */
+export function readWhole<T>(bytes: Uint8Array, read: (r: MsgpackReader) => T, fail: (problem: string, cause: MsgpackShapeError) => Error): T {
+  const r = new MsgpackReader(bytes);
+  try {
+    const value = read(r);
+    if (!r.done) throw new MsgpackShapeError('bytes after the end');
+    return value;
+  } catch (err) {
+    if (err instanceof MsgpackShapeError) throw fail(err.message, err);
+    throw err;
+  }
+}
+
+/**
+ * Reads a map `{ v: version, [listKey]: [item, ...] }`, skipping other
+ * keys: the shape of tree blobs and index files. Either part is undefined
+ * when the map lacks it; the caller decides what that means.
+ */
+export function readVersionedList<T>(r: MsgpackReader, listKey: string, readItem: (r: MsgpackReader) => T): { version: number | undefined; items: T[] | undefined } {
+  let version: number | undefined;
+  let items: T[] | undefined;
+  for (let k = r.mapHeader(); k > 0; k--) {
+    const key = r.str();
+    if (key === 'v') version = r.int();
+    else if (key === listKey) {
+      items = [];
+      for (let n = r.arrayHeader(); n > 0; n--) items.push(readItem(r));
+    } else r.skip();
+  }
+  return { version, items };
+}

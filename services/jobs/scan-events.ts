@@ -20,7 +20,7 @@
  *   ["x", path, code, msg] an entry that could not be backed up
  */
 import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
-import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
+import { readWhole } from '../codec/msgpack-reader.ts';
 import { compareNames, readNode, writeNode, type TreeNode } from '../repo/tree.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
@@ -96,10 +96,9 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
  * are skipped, so a later version may add some.
  */
 export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
-  const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, cause === undefined ? {} : { cause });
-  const r = new MsgpackReader(bytes);
-  const out: ScanEvent[] = [];
-  try {
+  const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, { cause });
+  return readWhole(bytes, (r) => {
+    const out: ScanEvent[] = [];
     for (let n = r.arrayHeader(); n > 0; n--) {
       const fields = r.arrayHeader();
       const need = (k: number): void => {
@@ -147,10 +146,6 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
       }
       for (let extra = fields - used; extra > 0; extra--) r.skip();
     }
-    if (!r.done) throw bad();
-  } catch (err) {
-    if (err instanceof MsgpackShapeError) throw bad(err);
-    throw err;
-  }
-  return out;
+    return out;
+  }, (_problem, cause) => bad(cause));
 }

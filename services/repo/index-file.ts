@@ -8,7 +8,7 @@
  * `rawLength` the plaintext length.
  */
 import { encodeCanonical } from '../codec/canonical-msgpack.ts';
-import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
+import { MsgpackShapeError, readVersionedList, readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
@@ -42,25 +42,13 @@ export function encodeIndex(packs: readonly PackEntry[]): Uint8Array {
  * `bytes`.
  */
 export function decodeIndex(bytes: Uint8Array, what = 'index'): PackEntry[] {
-  const r = new MsgpackReader(bytes);
-  let version: number | undefined;
-  let packs: PackEntry[] | undefined;
-  try {
-    for (let k = r.mapHeader(); k > 0; k--) {
-      const key = r.str();
-      if (key === 'v') version = r.int();
-      else if (key === 'packs') {
-        packs = [];
-        for (let n = r.arrayHeader(); n > 0; n--) packs.push(readPack(r, what));
-      } else r.skip();
-    }
-    if (!r.done) throw new MsgpackShapeError('bytes after the index');
-  } catch (err) {
-    if (err instanceof MsgpackShapeError) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid index (${err.message})`, { cause: err });
-    throw err;
-  }
-  if (version !== 1 || packs === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 index`);
-  return packs;
+  const { version, items } = readWhole(
+    bytes,
+    (r) => readVersionedList(r, 'packs', (item) => readPack(item, what)),
+    (problem, cause) => new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid index (${problem})`, { cause }),
+  );
+  if (version !== 1 || items === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 index`);
+  return items;
 }
 
 function readPack(r: MsgpackReader, what: string): PackEntry {

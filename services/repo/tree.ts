@@ -5,7 +5,7 @@
  * equal bytes and deduplicate.
  */
 import { CanonicalWriter, type Canonical } from '../codec/canonical-msgpack.ts';
-import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
+import { readVersionedList, readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const NodeType = {
@@ -153,26 +153,13 @@ export function nodeFromCanonical(raw: Record<string, unknown>, what: string): T
  * nodeFromCanonical over the generic decoding (checked by tests).
  */
 export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeNode[] {
-  const r = new MsgpackReader(bytes);
-  let version: number | undefined;
-  let nodes: TreeNode[] | undefined;
-  try {
-    for (let k = r.mapHeader(); k > 0; k--) {
-      const key = r.str();
-      if (key === 'v') version = r.int();
-      else if (key === 'nodes') {
-        const n = r.arrayHeader();
-        nodes = [];
-        for (let i = 0; i < n; i++) nodes.push(readNode(r, what));
-      } else r.skip();
-    }
-    if (!r.done) throw new MsgpackShapeError('bytes after the tree');
-  } catch (err) {
-    if (err instanceof MsgpackShapeError) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid tree (${err.message})`, { cause: err });
-    throw err;
-  }
-  if (version !== 1 || nodes === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
-  return nodes;
+  const { version, items } = readWhole(
+    bytes,
+    (r) => readVersionedList(r, 'nodes', (item) => readNode(item, what)),
+    (problem, cause) => new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid tree (${problem})`, { cause }),
+  );
+  if (version !== 1 || items === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
+  return items;
 }
 
 /** Key codes of MsgpackReader.keyCode for the node map's keys. */
