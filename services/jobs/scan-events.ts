@@ -40,6 +40,14 @@ export interface SubtreeCounts {
   readonly bytes: number;
 }
 
+/** Adds a directory and what its subtree holds (`sub`) to running counts. */
+export function addSubtree(into: { files: number; dirs: number; others: number; bytes: number }, sub: SubtreeCounts): void {
+  into.dirs += 1 + sub.dirs;
+  into.files += sub.files;
+  into.others += sub.others;
+  into.bytes += sub.bytes;
+}
+
 /** Path components of the event's entry; an exit carries EXIT as its last component. */
 export type Position = readonly string[];
 

@@ -28,7 +28,7 @@ import { listDir, statEntry } from '../sources/local-fs.ts';
 import { compareNames, NodeType, sameMetadata, type TreeNode } from '../repo/tree.ts';
 import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
-import { EXIT, comparePositions, type Position, type ScanEvent, type SubtreeCounts } from './scan-events.ts';
+import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts } from './scan-events.ts';
 
 export interface WalkOptions {
   readonly repo: Repository;
@@ -106,6 +106,12 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding
     /** Events not yielded yet, in order. */
     let out: WalkItem[] = [];
+    function* drain(): Generator<WalkItem[]> {
+      if (out.length === 0) return;
+      const ready = out;
+      out = [];
+      yield ready;
+    }
     // An unchanged entry's event node is the parent's node, so held entries are rebuilt from `prev`, not kept.
     // They go out in arrays of at most STAT_BATCH, so a long directory released late is not one huge array.
     function* release(k: number): Generator<WalkItem[]> {
@@ -116,10 +122,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
         const node = prev.get(name)!;
         if (node.type === NodeType.Dir) out.push({ event: { t: 'u', node, counts: inner.get(name)! }, pos: [...parts, name, EXIT] });
         else out.push({ event: node.type === NodeType.File ? { t: 'f', node } : { t: 'o', node }, pos: [...parts, name] });
-        if (out.length >= STAT_BATCH) {
-          yield out;
-          out = [];
-        }
+        if (out.length >= STAT_BATCH) yield* drain();
       }
       inner.clear();
     }
@@ -128,10 +131,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     const prefetch = new TreePrefetch(prev, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
-      if (out.length > 0) {
-        yield out;
-        out = [];
-      }
+      yield* drain();
       if (i > 0) await tick();
       const metas = batch.map((name): TreeNode | ScanEvent | null => {
         try {
@@ -156,10 +156,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
             let step = await child.next();
             for (; !step.done; step = await child.next()) {
               if (holding) yield* release(k); // the child changed, so this directory did too
-              if (out.length > 0) {
-                yield out;
-                out = [];
-              }
+              yield* drain();
               yield step.value;
             }
             const sub = step.value;
@@ -167,10 +164,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
               if (holding) yield* release(k);
               continue;
             }
-            counts.dirs += 1 + sub.dirs;
-            counts.files += sub.files;
-            counts.others += sub.others;
-            counts.bytes += sub.bytes;
+            addSubtree(counts, sub);
             if (holding && sameMetadata(m, prior!)) {
               inner.set(name, sub);
               continue;
@@ -195,7 +189,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
     if (holding) return counts;
     out.push({ event: { t: 'e' }, pos: [...parts, EXIT] });
-    yield out;
+    yield* drain();
     return null;
   }
 

@@ -11,7 +11,7 @@ import { compareNames, encodeTree, type TreeNode } from '../repo/tree.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
-import type { ScanEvent } from './scan-events.ts';
+import { addSubtree, type ScanEvent } from './scan-events.ts';
 
 const MAX_RECORDED_ERRORS = 100;
 
@@ -75,10 +75,7 @@ export class TreeAssembler {
       case 'u':
         if (!top) throw this.inconsistent('directory outside any directory');
         top.nodes.push(e.node);
-        this.summary.dirs += 1 + e.counts.dirs;
-        this.summary.files += e.counts.files;
-        this.summary.others += e.counts.others;
-        this.summary.bytes += e.counts.bytes;
+        addSubtree(this.summary, e.counts);
         return;
       case 'o':
         if (!top) throw this.inconsistent('entry outside any directory');
