@@ -56,6 +56,15 @@ async function walkEvents(parent: Snapshot | undefined): Promise<ScanEvent[]> {
 
 const kinds = (events: readonly ScanEvent[]) => events.map((e) => e.t).join('');
 const summaryOf = (s: Snapshot) => ({ files: s.summary.files, dirs: s.summary.dirs, bytes: s.summary.bytes });
+const collapsedNames = (events: readonly ScanEvent[]) => events.flatMap((e) => (e.t === 'u' ? [e.node.name] : []));
+
+/** A backup with `base` as parent writes the tree and summary that a backup reading everything again writes. */
+async function expectSameAsReread(base: { id: string; snapshot: Snapshot }): Promise<void> {
+  const incremental = await backup(base);
+  const reread = await backup();
+  expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
+  expect(summaryOf(incremental.snapshot)).toEqual(summaryOf(reread.snapshot));
+}
 
 describe('unchanged subtrees', () => {
   it('collapse a second backup with no change, and write the same snapshot tree', async () => {
@@ -80,12 +89,9 @@ describe('unchanged subtrees', () => {
     const changed = events.filter((e) => e.t === 'f' && e.path !== undefined);
     expect(changed.map((e) => (e as { node: { name: string } }).node.name)).toEqual(['f3']);
     // a0, a1 and a3 whole, and a2's other subdirectories, are single events.
-    const collapsed = events.filter((e) => e.t === 'u').map((e) => (e as { node: { name: string } }).node.name);
+    const collapsed = collapsedNames(events);
     expect(collapsed).toEqual(['a0', 'a1', 'b0', 'b2', 'a3']);
-    const incremental = await backup(base);
-    const reread = await backup();
-    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
-    expect(summaryOf(incremental.snapshot)).toEqual(summaryOf(reread.snapshot));
+    await expectSameAsReread(base);
   });
 
   it('see a changed mode, a new file and a deleted file', async () => {
@@ -95,11 +101,9 @@ describe('unchanged subtrees', () => {
     chmodSync(join(dir, 'a3', 'b1', 'f1'), 0o600);
     chmodSync(join(dir, 'a2', 'b0'), 0o700); // its content is the same, but a2's listing changed
     await settle();
-    const collapsed = (await walkEvents(base.snapshot)).filter((e) => e.t === 'u').map((e) => (e as { node: { name: string } }).node.name);
+    const collapsed = collapsedNames(await walkEvents(base.snapshot));
     expect(collapsed).toEqual(['b1', 'b2', 'b0', 'b1', 'b0', 'b1', 'b2', 'b0', 'b2']);
-    const incremental = await backup(base);
-    const reread = await backup();
-    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
+    await expectSameAsReread(base);
   });
 
   it('rebuild the held-back entries when a late entry changes', async () => {
@@ -113,9 +117,7 @@ describe('unchanged subtrees', () => {
     const files = b2.slice(1, 6) as (ScanEvent & { t: 'f' })[];
     expect(files.map((f) => [f.node.name, f.path === undefined])).toEqual([['f0', true], ['f1', true], ['f2', true], ['f3', true], ['f4', false]]);
     expect(files.slice(0, 4).every((f) => f.node.content?.length === 1)).toBe(true);
-    const incremental = await backup(base);
-    const reread = await backup();
-    expect(Buffer.from(incremental.snapshot.tree)).toEqual(Buffer.from(reread.snapshot.tree));
+    await expectSameAsReread(base);
   });
 
   it('resume after any batch with the same stream', async () => {
