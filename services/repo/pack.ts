@@ -32,22 +32,29 @@ function header(kind: PackKind, epk: Uint8Array): Uint8Array {
 
 const trailerAad = (h: Uint8Array): Uint8Array => Buffer.concat([MAGIC, h]);
 
-/** Collects sealed blobs for one pack in memory; finish() produces the file. */
+/**
+ * Collects sealed blobs for one pack in memory; finish() produces the file.
+ * Blobs are copied into one buffer as they arrive, which the caller may
+ * hand in and take back for the next pack once the file is saved: a fresh
+ * pack-sized allocation per pack costs its page faults again every time,
+ * while copying into memory already mapped costs only the copy.
+ */
 export class PackBuilder {
   readonly kind: PackKind;
   readonly epk: Uint8Array;
   readonly key: Uint8Array;
   private readonly trailerKey: Uint8Array;
-  private readonly parts: Uint8Array[] = [];
   private readonly entries: BlobEntry[] = [];
+  private buf: Uint8Array;
   private offset = PACK_HEADER_BYTES;
 
-  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array) {
+  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array, buffer?: Uint8Array) {
     this.kind = kind;
     this.epk = epk;
     this.key = key;
     this.trailerKey = trailerKey;
-    this.parts.push(header(kind, epk));
+    this.buf = buffer !== undefined && buffer.length >= PACK_HEADER_BYTES ? buffer : new Uint8Array(64 * 1024);
+    this.buf.set(header(kind, epk), 0);
   }
 
   get size(): number {
@@ -58,21 +65,39 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  append(id: Uint8Array, type: BlobType, sealed: Uint8Array, rawLength: number): void {
-    this.entries.push({ id, type, offset: this.offset, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.offset += sealed.length;
+  /** The buffer the pack is built in: reusable once finish()'s bytes are no longer needed. It grows when a pack outgrows it. */
+  get buffer(): Uint8Array {
+    return this.buf;
   }
 
+  append(id: Uint8Array, type: BlobType, sealed: Uint8Array, rawLength: number): void {
+    this.entries.push({ id, type, offset: this.offset, length: sealed.length, rawLength });
+    this.put(sealed);
+  }
+
+  /** The pack file: a view of buffer, valid until the buffer is reused. */
   finish(): { id: Uint8Array; bytes: Uint8Array; entry: Omit<PackEntry, 'id'> } {
-    const h = this.parts[0] as Uint8Array;
+    const h = this.buf.subarray(0, PACK_HEADER_BYTES);
     const list = encodeCanonical(this.entries.map((e) => [e.id, e.type, e.offset, e.length, e.rawLength]));
     const trailer = seal(this.trailerKey, list, trailerAad(h));
     const tail = new Uint8Array(8);
     new DataView(tail.buffer).setUint32(0, trailer.length, true);
     tail.set(MAGIC, 4);
-    const bytes = Buffer.concat([...this.parts, trailer, tail]);
+    this.put(trailer);
+    this.put(tail);
+    const bytes = this.buf.subarray(0, this.offset);
     return { id: sha256(bytes), bytes, entry: { kind: this.kind, epk: this.epk, blobs: this.entries } };
+  }
+
+  private put(part: Uint8Array): void {
+    const end = this.offset + part.length;
+    if (end > this.buf.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * this.buf.length));
+      grown.set(this.buf.subarray(0, this.offset), 0);
+      this.buf = grown;
+    }
+    this.buf.set(part, this.offset);
+    this.offset = end;
   }
 }
 

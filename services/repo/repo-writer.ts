@@ -11,7 +11,8 @@
  * saved packs is written, so an interrupted backup leaves reusable data.
  *
  * Back-pressure: addBlob() waits while more than `maxPendingBytes` of
- * plaintext is queued, sealing or unsaved, so memory stays flat.
+ * plaintext is queued, sealing or unsaved, so memory stays flat. Packs are
+ * built in buffers that go back to a small pool once saved (see PackBuilder).
  */
 import type { Repository } from './repository.ts';
 import type { Sealer, SealItem } from './sealer.ts';
@@ -29,6 +30,9 @@ export interface RepoWriterOptions {
   readonly batchItems?: number;
   readonly indexEvery?: number;
 }
+
+/** Pack buffers kept for reuse: about the packs open and being saved at once under the default back-pressure. */
+const SPARE_PACK_BUFFERS = 4;
 
 export interface WriterStats {
   newBlobs: number;
@@ -57,6 +61,9 @@ export class RepoWriter {
   private readonly batch = new Map<PackKind, { pack: OpenPack; items: SealItem[]; bytes: number }>();
   private readonly saves = new Set<Promise<void>>();
   private readonly unindexed: PackEntry[] = [];
+  private readonly spare: Uint8Array[] = [];
+  /** Room for a full pack: its target size, the blob that may overshoot it, and the trailer. */
+  private readonly packCapacity: number;
   private pendingBytes = 0;
   private inFlightBatches = 0;
   /** Woken whenever a batch settles, a pack is saved, or something fails. */
@@ -74,6 +81,7 @@ export class RepoWriter {
       batchItems: opts.batchItems ?? 256,
       indexEvery: opts.indexEvery ?? 64,
     };
+    this.packCapacity = repo.config.packSize + repo.config.chunker.maxSize + repo.config.packSize / 4;
   }
 
   /** True when the blob is stored already or queued in this session. */
@@ -137,7 +145,8 @@ export class RepoWriter {
     let p = this.current.get(kind);
     if (!p) {
       const { epk, key } = newPackKey(kind, this.repo.keys);
-      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys)), inFlight: 0, assigned: 0, held: 0, closed: false };
+      const buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity);
+      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys), buffer), inFlight: 0, assigned: 0, held: 0, closed: false };
       this.current.set(kind, p);
     }
     return p;
@@ -188,6 +197,7 @@ export class RepoWriter {
     const held = p.held;
     p.held = 0;
     if (p.builder.blobCount === 0) {
+      this.reuse(p.builder.buffer);
       this.unblock(held);
       return;
     }
@@ -203,9 +213,14 @@ export class RepoWriter {
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.saves.delete(save);
+        this.reuse(p.builder.buffer); // storage keeps no reference once save() settles
         this.unblock(held);
       });
     this.saves.add(save);
+  }
+
+  private reuse(buffer: Uint8Array): void {
+    if (buffer.length === this.packCapacity && this.spare.length < SPARE_PACK_BUFFERS) this.spare.push(buffer);
   }
 
   private unblock(bytes: number): void {

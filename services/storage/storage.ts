@@ -9,7 +9,8 @@
  * Contract, which the conformance suite (conformance.ts) checks on every driver:
  * - save(name, data) is atomic: a reader sees either no object or the whole
  *   object, never a prefix. Saving over an existing name replaces it whole
- *   (content-addressed callers only ever rewrite identical bytes).
+ *   (content-addressed callers only ever rewrite identical bytes). It reads
+ *   `data` only until it settles: callers reuse the buffer afterwards.
  * - Read-after-write: once save() resolves, load/stat/list see the object;
  *   once remove() resolves, they no longer do.
  * - load(name, range?) returns the bytes; a range reads `length` bytes from
