@@ -179,6 +179,33 @@ describe('QuickXorHash', () => {
   });
 });
 
+describe('QuickXorHash parts', () => {
+  it('merges parts hashed apart, in any order, into the hash of the whole', () => {
+    const data = createHash('sha512').update('parts').digest().subarray(0, 37);
+    const big = Buffer.concat(Array.from({ length: 300 }, (_, i) => createHash('sha256').update(String(i)).digest()));
+    for (const input of [data, big]) {
+      const whole = quickXor(input);
+      for (const cuts of [[0, input.length], [0, 1, input.length], [0, 7, 160, 161, input.length], [0, 333, input.length]]) {
+        const at = [...new Set(cuts.map((c) => Math.min(c, input.length)))].sort((a, b) => a - b);
+        const parts = at.slice(1).map((end, k) => ({ start: at[k]!, end }));
+        const merged = new QuickXorHash();
+        for (const { start, end } of parts.reverse()) {
+          const h = new QuickXorHash(start).update(input.subarray(start, end));
+          expect(h.length).toBe(end);
+          merged.merge(h.fold(), h.length);
+        }
+        expect(Buffer.from(merged.digest()).equals(Buffer.from(whole))).toBe(true);
+      }
+    }
+  });
+
+  it('rejects a bad offset or fold', () => {
+    expect(() => new QuickXorHash(-1)).toThrow(RangeError);
+    expect(() => new QuickXorHash(0.5)).toThrow(RangeError);
+    expect(() => new QuickXorHash().merge(new Uint8Array(20), 1)).toThrow(RangeError);
+  });
+});
+
 describe('hash64', () => {
   it('reads the first 8 bytes as a little-endian signed int64', () => {
     const d = new Uint8Array(20);

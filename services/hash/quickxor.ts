@@ -16,6 +16,11 @@
  * 160-byte accumulator (acc[j] = XOR of all bytes k with k mod 160 = j), one
  * 32-bit word at a time. The bit scatter into the register happens once per
  * digest(), over 160 bytes.
+ *
+ * Parts: the same linearity lets parts of one stream be hashed apart (on
+ * different threads) and merged. A hash made with `new QuickXorHash(offset)`
+ * folds input that starts at byte `offset` of the stream; XORing its fold()
+ * into the hash of the rest with merge() gives the hash of the whole.
  */
 
 const PERIOD = 160; // bytes after which the bit position repeats
@@ -33,7 +38,13 @@ export class QuickXorHash {
   #length = 0;
   #scratch: Int32Array | undefined;
 
-  /** Total bytes fed so far. */
+  /** `offset`: where in the stream this hash's input starts (see "Parts" above); 0 for a whole stream. */
+  constructor(offset = 0) {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+    this.#length = offset;
+  }
+
+  /** Stream position after the input fed so far: the offset it started at plus the bytes fed. */
   get length(): number {
     return this.#length;
   }
@@ -124,6 +135,20 @@ export class QuickXorHash {
     }
     // Tail: a partial period, which starts at accumulator word 0.
     for (i = full, k = 0; i < n; i++, k++) acc[k] = acc[k]! ^ w[i]!;
+  }
+
+  /** The folded input so far (160 bytes, a copy), for merge() into the hash of the same stream. */
+  fold(): Uint8Array {
+    return this.#acc8.slice();
+  }
+
+  /** XORs in the fold() of another part of the same stream, which ends at stream position `end`. */
+  merge(fold: Uint8Array, end: number): this {
+    if (fold.length !== PERIOD) throw new RangeError(`a QuickXorHash fold has ${PERIOD} bytes, got ${fold.length}`);
+    const acc8 = this.#acc8;
+    for (let j = 0; j < PERIOD; j++) acc8[j] = acc8[j]! ^ fold[j]!;
+    this.#length = Math.max(this.#length, end);
+    return this;
   }
 
   /** The 20-byte digest of everything fed so far. Does not reset; update() may continue. */

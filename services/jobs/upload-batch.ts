@@ -127,6 +127,8 @@ export class BatchUploader {
    * Chunks a file segment by segment on the workers, asking for the next
    * segment before storing the current one, so reading and chunking overlap
    * with storing while at most two segments of the file are in memory.
+   * The file's content hash is merged from each segment's fold, which the
+   * worker computed while it had the bytes.
    */
   private async saveLarge(path: string, meta: TreeNode): Promise<TreeNode> {
     const qx = new QuickXorHash();
@@ -138,10 +140,10 @@ export class BatchUploader {
       for (;;) {
         const seg = await pending;
         if (!seg.eof) pending = this.scanner.scanSegment(path, seg.next, SEGMENT_BYTES);
+        qx.merge(seg.hashFold, seg.next);
         let bytes = 0;
         for (const c of seg.chunks) {
-          qx.update(c.data); // before store(), which may detach c.data
-          bytes += c.data.length;
+          bytes += c.data.length; // before store(), which may detach c.data
           content.push(c.id);
           await this.store(c.id, c.data);
         }

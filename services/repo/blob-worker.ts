@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
- * Four tasks: `scan` chunks a segment of a file with FastCDC and IDs each
- * chunk; `read` reads small files whole, IDs and hashes them; `seal`
+ * Four tasks: `scan` chunks a segment of a file with FastCDC, IDs each
+ * chunk and folds the segment into the file's QuickXorHash; `read` reads small files whole, IDs and hashes them; `seal`
  * compresses and encrypts a batch of blobs for one pack; `place` opens
  * restored blobs and writes them into files. All are CPU-bound, which is
  * why they live here.
@@ -60,17 +60,19 @@ serveTasks((task: BlobTask) => {
     return { result, transfer };
   }
   const chunks: FileChunk[] = [];
+  const qx = new QuickXorHash(task.start);
   let offset = task.start;
   let eof = true;
   scratch ??= new Uint8Array(2 * init.chunker.maxSize);
   for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch })) {
     chunks.push({ id: blobId(init.idKey, c), offset, data: c });
+    qx.update(c);
     offset += c.length;
     if (offset - task.start >= task.budget) {
       eof = false; // leaving the loop closes the file; the caller asks again from `offset`
       break;
     }
   }
-  const result: FileSegment = { chunks, next: offset, eof };
+  const result: FileSegment = { chunks, next: offset, eof, hashFold: qx.fold() };
   return { result, transfer: chunks.map((c) => c.data.buffer as ArrayBuffer) };
 });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { BlobWorkers } from './blob-workers.ts';
 import { chunkLengths, gearTable, type ChunkerParams } from './chunker.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
-import { hash64, quickXor } from '../hash/quickxor.ts';
+import { QuickXorHash, hash64, quickXor } from '../hash/quickxor.ts';
 import type { RepoConfig } from './config.ts';
 
 const params: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
@@ -25,12 +25,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function scanAll(path: string, budget: number): Promise<{ lengths: number[]; bytes: Buffer; idsOk: boolean }> {
+async function scanAll(path: string, budget: number): Promise<{ lengths: number[]; bytes: Buffer; idsOk: boolean; hash: Uint8Array }> {
   const parts: Uint8Array[] = [];
+  const qx = new QuickXorHash();
   let idsOk = true;
   let pos = 0;
   for (let start = 0; ; ) {
     const seg = await workers.scanSegment(path, start, budget);
+    qx.merge(seg.hashFold, seg.next);
     for (const c of seg.chunks) {
       idsOk &&= c.offset === pos && Buffer.from(blobId(idKey, c.data)).equals(c.id);
       pos += c.data.length;
@@ -39,7 +41,7 @@ async function scanAll(path: string, budget: number): Promise<{ lengths: number[
     if (seg.eof) break;
     start = seg.next;
   }
-  return { lengths: parts.map((p) => p.length), bytes: Buffer.concat(parts), idsOk };
+  return { lengths: parts.map((p) => p.length), bytes: Buffer.concat(parts), idsOk, hash: qx.digest() };
 }
 
 describe('BlobWorkers', () => {
@@ -55,6 +57,7 @@ describe('BlobWorkers', () => {
       expect(r.bytes.equals(files[i]!.data)).toBe(true);
       expect(r.lengths).toEqual(chunkLengths(files[i]!.data, gearTable(seed), params));
       expect(r.idsOk).toBe(true);
+      expect(Buffer.from(r.hash).equals(Buffer.from(quickXor(files[i]!.data)))).toBe(true);
     }
   });
 

@@ -14,12 +14,15 @@ export interface FileChunk {
 /**
  * Consecutive chunks of one file starting at a chunk boundary. `next` is
  * where the following segment starts (the end of the last chunk); `eof`
- * says the file ended with this segment.
+ * says the file ended with this segment. `hashFold` is the QuickXorHash
+ * fold of the segment's bytes at their place in the file, so the caller
+ * merges segments into the file's hash without reading the bytes again.
  */
 export interface FileSegment {
   readonly chunks: readonly FileChunk[];
   readonly next: number;
   readonly eof: boolean;
+  readonly hashFold: Uint8Array;
 }
 
 /** A whole file read as one blob, or why it could not be read. */
