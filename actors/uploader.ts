@@ -4,7 +4,11 @@
  * batches. A batch's result (a fragment) is recorded in KV only after its
  * blobs are in stored, indexed packs; then the message is acked. A batch
  * redelivered after a crash finds its blobs indexed (or adopts the orphan
- * packs at start-up) and stores nothing twice.
+ * packs) and stores nothing twice.
+ *
+ * Orphan packs are adopted before the first batch that has files to read,
+ * not at start-up: adopting lists every pack in the repository, which a
+ * backup with nothing new to store should not pay for.
  */
 import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
 import { Buckets } from '../protocol/resources.ts';
@@ -18,8 +22,17 @@ import { publishJobEvent } from './job-events.ts';
 
 export async function uploaderHandler(deps: ActorDeps) {
   await deps.repo.loadIndex();
-  const adopted = await adoptOrphanPacks(deps.repo);
-  if (adopted.adopted > 0) deps.logger.info({ packs: adopted.adopted }, 'indexed packs left by an interrupted writer');
+  let adoption: Promise<void> | undefined;
+  const adoptOnce = (): Promise<void> =>
+    (adoption ??= adoptOrphanPacks(deps.repo).then(
+      (r) => {
+        if (r.adopted > 0) deps.logger.info({ packs: r.adopted }, 'indexed packs left by an interrupted writer');
+      },
+      (err: unknown) => {
+        adoption = undefined; // the next batch tries again
+        throw err;
+      },
+    ));
   const writer = new RepoWriter(deps.repo, deps.workers);
   // Stored bytes are per process; each fragment claims what was stored since the last one, so the sum is exact.
   let storedReported = 0;
@@ -34,12 +47,13 @@ export async function uploaderHandler(deps: ActorDeps) {
     const started = Date.now();
     const uploader = new BatchUploader(deps.repo, writer, deps.workers);
     const events = decodeEvents(v.events, `batch ${v.seq} of job ${v.jobId}`);
+    // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
+    const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
+    if (!untouched) await adoptOnce();
     const done = await uploader.process(events, () => ctx.heartbeat());
     await writer.flush();
     const storedBytes = writer.stats.storedBytes - storedReported;
     storedReported = writer.stats.storedBytes;
-    // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
-    const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
     const fragment = encodeFragment({
       startPos: v.startPos, endPos: v.endPos, events: untouched ? v.events : encodeEvents(done.events),
       filesRead: uploader.reader.filesRead, newBytes: uploader.added.bytes, newBlobs: uploader.added.blobs, storedBytes, errors: done.errors,
