@@ -10,20 +10,38 @@ import { createRootLogger } from './logger.ts';
 import { Session } from './session.ts';
 import { UsageError } from './usage-error.ts';
 import { FerryError } from '../protocol/errors.ts';
-import { initCommand, keyCommand } from './commands/init.ts';
-import { backupCommand } from './commands/backup.ts';
-import { snapshotsCommand, lsCommand, diffCommand } from './commands/snapshots.ts';
-import { restoreCommand, restoreFileCommand } from './commands/restore.ts';
-import { logCommand, catalogCommand } from './commands/history.ts';
-import { checkCommand } from './commands/check.ts';
-import { dirCommand, addCommand, statusCommand } from './commands/workspace.ts';
-import { serveCommand, jobsCommand, eventsCommand } from './commands/serve.ts';
-import { scanCommand } from './commands/backup.ts';
-import { scheduleCommand } from './commands/schedule.ts';
+/**
+ * Commands load on demand: together they pull in the NATS client, the actors
+ * and SQLite, which a command that needs none of them should not wait for.
+ * `opensRepo` commands start opening the repository (scrypt, a few hundred
+ * ms on the thread pool) before their modules load, so the two overlap.
+ */
+interface CommandEntry {
+  readonly name: string;
+  readonly opensRepo: boolean;
+  readonly load: () => Promise<Command>;
+}
 
-const COMMANDS: readonly Command[] = [
-  initCommand, backupCommand, snapshotsCommand, lsCommand, diffCommand, logCommand, restoreCommand, restoreFileCommand,
-  checkCommand, catalogCommand, dirCommand, addCommand, statusCommand, keyCommand, scanCommand, serveCommand, jobsCommand, eventsCommand, scheduleCommand,
+const COMMANDS: readonly CommandEntry[] = [
+  { name: 'init', opensRepo: false, load: async () => (await import('./commands/init.ts')).initCommand },
+  { name: 'backup', opensRepo: true, load: async () => (await import('./commands/backup.ts')).backupCommand },
+  { name: 'snapshots', opensRepo: true, load: async () => (await import('./commands/snapshots.ts')).snapshotsCommand },
+  { name: 'ls', opensRepo: true, load: async () => (await import('./commands/snapshots.ts')).lsCommand },
+  { name: 'diff', opensRepo: true, load: async () => (await import('./commands/snapshots.ts')).diffCommand },
+  { name: 'log', opensRepo: true, load: async () => (await import('./commands/history.ts')).logCommand },
+  { name: 'restore', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreCommand },
+  { name: 'restore-file', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreFileCommand },
+  { name: 'check', opensRepo: true, load: async () => (await import('./commands/check.ts')).checkCommand },
+  { name: 'catalog', opensRepo: true, load: async () => (await import('./commands/history.ts')).catalogCommand },
+  { name: 'dir', opensRepo: false, load: async () => (await import('./commands/workspace.ts')).dirCommand },
+  { name: 'add', opensRepo: false, load: async () => (await import('./commands/workspace.ts')).addCommand },
+  { name: 'status', opensRepo: false, load: async () => (await import('./commands/workspace.ts')).statusCommand },
+  { name: 'key', opensRepo: true, load: async () => (await import('./commands/init.ts')).keyCommand },
+  { name: 'scan', opensRepo: true, load: async () => (await import('./commands/backup.ts')).scanCommand },
+  { name: 'serve', opensRepo: false, load: async () => (await import('./commands/serve.ts')).serveCommand },
+  { name: 'jobs', opensRepo: false, load: async () => (await import('./commands/serve.ts')).jobsCommand },
+  { name: 'events', opensRepo: false, load: async () => (await import('./commands/serve.ts')).eventsCommand },
+  { name: 'schedule', opensRepo: false, load: async () => (await import('./commands/schedule.ts')).scheduleCommand },
 ];
 
 const GLOBAL_OPTIONS = {
@@ -38,13 +56,14 @@ const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function help(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: ferry [--repo PATH] [--json] [-v|-q] COMMAND [ARGS]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'global options: --repo PATH (or FERRY_REPO), --password-file F (or FERRY_PASSWORD / FERRY_PASSWORD_FILE),',
     '  --json, --host NAME, --source ID, --tenant ID, -v/--verbose, -q/--quiet',
@@ -99,20 +118,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       throw new UsageError((e as Error).message);
     }
     const flags = parsed.values as GlobalFlags & { help?: boolean };
-    const cmd = COMMANDS.find((c) => c.name === split.name);
-    if (!split.name || (flags.help && !cmd)) {
-      process.stdout.write(help() + '\n');
+    const entry = COMMANDS.find((c) => c.name === split.name);
+    if (!split.name || (flags.help && !entry)) {
+      process.stdout.write((await help()) + '\n');
       return split.name || flags.help ? ExitCode.Ok : ExitCode.Usage;
     }
-    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(split.name)}; run \`ferry --help\``);
+    if (!entry) throw new UsageError(`unknown command ${JSON.stringify(split.name)}; run \`ferry --help\``);
     if (inner.rest.includes('--help') || inner.rest.includes('-h')) {
+      const cmd = await entry.load();
       process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
       return ExitCode.Ok;
     }
     const cfg = compileConfig(flags, env, process.stdin.isTTY === true);
     json = cfg.json;
-    const log = createRootLogger({ level: cfg.logLevel, pretty: cfg.prettyLogs }).child({ cmd: cmd.name });
+    const log = createRootLogger({ level: cfg.logLevel, pretty: cfg.prettyLogs }).child({ cmd: entry.name });
     session = new Session(cfg, log, env);
+    // Errors surface where the command awaits the repository; a command that never does ignores them.
+    if (entry.opensRepo && cfg.repo) session.repo().catch(() => {});
+    const cmd = await entry.load();
     return await cmd.run(inner.rest, session);
   } catch (err) {
     return reportError(err, json);
