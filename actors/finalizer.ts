@@ -4,13 +4,16 @@
  * directory trees, and writes the snapshot last. Fragments must join up
  * (each batch starts where the previous one ended); if they do not, the job
  * fails rather than write a wrong snapshot.
+ *
+ * It does not adopt orphan packs (the uploader does): trees a crashed
+ * finalizer left unindexed are only stored again, a few blobs, while
+ * listing every pack would cost each backup as much as a small walk.
  */
 import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
 import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { FerryError } from '../protocol/errors.ts';
 import { RepoWriter } from '../services/repo/repo-writer.ts';
-import { adoptOrphanPacks } from '../services/repo/orphans.ts';
 import { TreeAssembler } from '../services/jobs/tree-assembler.ts';
 import { decodeEvents } from '../services/jobs/scan-events.ts';
 import { writeSnapshot } from '../services/jobs/snapshot-writer.ts';
@@ -31,7 +34,6 @@ export function finalizerHandler(deps: ActorDeps) {
     const spec = backupSpec(job.spec);
     const repo = deps.repo;
     await repo.loadIndex();
-    await adoptOrphanPacks(repo);
     const fragments = await ctx.kv(Buckets.Fragments);
     const writer = new RepoWriter(repo, deps.workers);
     const assembler = new TreeAssembler(repo, writer);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cp, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { buildTree, MARKER } from './tree-fixture.ts';
@@ -105,6 +105,30 @@ describe('backup and restore through the CLI', () => {
     expect(d.stdout).toContain(`+  ${src}/copies/big-copy.bin`);
     const ls = await t.run(['ls', 'latest', `${src}/a`]);
     expect(ls.stdout).toContain(`${src}/a/hello.txt`);
+    const c = await t.run(['check', '--read-data']);
+    expect(c.code, c.stdout + c.stderr).toBe(0);
+  });
+});
+
+describe('a backup after one that lost its index files', () => {
+  let t: CliEnv;
+  afterAll(() => t?.cleanup());
+
+  it('adopts the packs left without an index instead of storing their data again', async () => {
+    t = await makeCliEnv();
+    const src = join(t.dir, 'src');
+    await buildTree(src);
+    expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
+    const first = await t.json<BackupJson>(['backup', src]);
+    expect(first.summary.newBytes).toBeGreaterThan(21 * 1024 * 1024);
+    // As if the writer had died after saving its packs and before saving the index files that list them.
+    for (const name of await readdir(join(t.repo, 'index'))) await rm(join(t.repo, 'index', name));
+    const before = await repoBytes(t.repo);
+    const second = await t.json<BackupJson>(['backup', src]);
+    expect(second.status).toBe('ok');
+    expect(second.summary.filesRead).toBeGreaterThan(0); // the parent's trees are unindexed too, so every file is read again
+    expect(second.summary.newBytes).toBeLessThan(1024 * 1024);
+    expect((await repoBytes(t.repo)) - before).toBeLessThan(1024 * 1024);
     const c = await t.run(['check', '--read-data']);
     expect(c.code, c.stdout + c.stderr).toBe(0);
   });
