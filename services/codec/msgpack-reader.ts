@@ -51,19 +51,20 @@ export class MsgpackReader {
   }
 
   mapHeader(): number {
-    const t = this.byte();
-    if (t >= 0x80 && t <= 0x8f) return t & 0x0f;
-    if (t === 0xde) return this.u16();
-    if (t === 0xdf) return this.u32();
-    throw new MsgpackShapeError('expected a map');
+    return this.containerHeader(0x80, 0xde, 0xdf, 'a map');
   }
 
   arrayHeader(): number {
+    return this.containerHeader(0x90, 0xdc, 0xdd, 'an array');
+  }
+
+  /** Entry count of a map or array: a fix type (`fix` | count), or a 16- or 32-bit count after its type byte. */
+  private containerHeader(fix: number, t16: number, t32: number, expected: string): number {
     const t = this.byte();
-    if (t >= 0x90 && t <= 0x9f) return t & 0x0f;
-    if (t === 0xdc) return this.u16();
-    if (t === 0xdd) return this.u32();
-    throw new MsgpackShapeError('expected an array');
+    if ((t & 0xf0) === fix) return t & 0x0f;
+    if (t === t16) return this.u16();
+    if (t === t32) return this.u32();
+    throw new MsgpackShapeError(`expected ${expected}`);
   }
 
   /** Length of the string that follows; the cursor is then at its first byte. */
