@@ -8,7 +8,8 @@
  * `rawLength` the plaintext length.
  */
 import { encodeCanonical } from '../codec/canonical-msgpack.ts';
-import { MsgpackShapeError, readVersionedList, readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
+import { MsgpackShapeError, type MsgpackReader } from '../codec/msgpack-reader.ts';
+import { decodeVersion1List } from './version1-list.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
@@ -42,13 +43,7 @@ export function encodeIndex(packs: readonly PackEntry[]): Uint8Array {
  * `bytes`.
  */
 export function decodeIndex(bytes: Uint8Array, what = 'index'): PackEntry[] {
-  const { version, items } = readWhole(
-    bytes,
-    (r) => readVersionedList(r, 'packs', (item) => readPack(item, what)),
-    (problem, cause) => new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid index (${problem})`, { cause }),
-  );
-  if (version !== 1 || items === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 index`);
-  return items;
+  return decodeVersion1List(bytes, 'packs', (item) => readPack(item, what), 'index', what);
 }
 
 function readPack(r: MsgpackReader, what: string): PackEntry {

@@ -5,7 +5,8 @@
  * equal bytes and deduplicate.
  */
 import { CanonicalWriter, type Canonical } from '../codec/canonical-msgpack.ts';
-import { readVersionedList, readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
+import type { MsgpackReader } from '../codec/msgpack-reader.ts';
+import { decodeVersion1List } from './version1-list.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const NodeType = {
@@ -153,13 +154,7 @@ export function nodeFromCanonical(raw: Record<string, unknown>, what: string): T
  * nodeFromCanonical over the generic decoding (checked by tests).
  */
 export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeNode[] {
-  const { version, items } = readWhole(
-    bytes,
-    (r) => readVersionedList(r, 'nodes', (item) => readNode(item, what)),
-    (problem, cause) => new RepoError(RepoErrorCode.Corrupt, `${what} is not a valid tree (${problem})`, { cause }),
-  );
-  if (version !== 1 || items === undefined) throw new RepoError(RepoErrorCode.Corrupt, `${what} is not a version 1 tree`);
-  return items;
+  return decodeVersion1List(bytes, 'nodes', (item) => readNode(item, what), 'tree', what);
 }
 
 /** Key codes of MsgpackReader.keyCode for the node map's keys. */
