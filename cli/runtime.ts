@@ -28,9 +28,6 @@ export interface RuntimeOptions {
 
 export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Runtime> {
   const log = s.log.child({ component: 'runtime' });
-  // Worker threads take a while to load their modules: start them now, in
-  // parallel with NATS, in case this process runs the actors that use them.
-  if (opts.run?.length !== 0 && opts.needs.some((k) => k !== 'coordinator')) s.blobWorkers().catch(() => {});
   let embedded: EmbeddedNats | undefined;
   let url = s.env.NATS_URL ?? (await findRunningEmbedded(s.cfg.stateDir));
   if (!url) {

@@ -6,6 +6,9 @@
  * Worker side: the module at `module` calls `serveTasks(handler)` once.
  *
  * Contract:
+ * - The workers start on the first run(): a process that never needs them
+ *   (a backup in which nothing changed) does not pay for loading their
+ *   modules, tens of ms of CPU per thread.
  * - Tasks and results travel by structured clone; ArrayBuffers listed in
  *   `transfer` move instead (the sender's copy is detached).
  * - Dispatch goes to the worker with the fewest unsettled tasks (ties rotate).
@@ -115,6 +118,7 @@ export class WorkerPool {
   #inFlight = 0;
   #nextId = 1;
   #rotate = 0;
+  #started = false;
   #closing: Promise<void> | undefined;
   #failure: FerryError | undefined;
 
@@ -130,7 +134,6 @@ export class WorkerPool {
     this.maxQueue = maxQueue;
     this.#module = opts.module;
     this.#workerData = opts.workerData;
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
   }
 
   /** Tasks posted to workers and not yet settled (never more than maxQueue). */
@@ -150,6 +153,16 @@ export class WorkerPool {
   run<T>(task: unknown, transfer: readonly Transferable[] = []): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(closedError());
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (!this.#started) {
+      this.#started = true;
+      try {
+        for (let i = 0; i < this.size; i++) this.#slots.push(this.#spawn());
+      } catch (err) {
+        this.#failure = err instanceof FerryError ? err : startFailed(this.#module, err);
+        void this.#shutdown(() => this.#failure!);
+        return Promise.reject(this.#failure);
+      }
+    }
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ task, transfer, resolve: resolve as (v: unknown) => void, reject });
       this.#pump();
