@@ -14,7 +14,9 @@ import { FerryError } from '../protocol/errors.ts';
  * Commands load on demand: together they pull in the NATS client, the actors
  * and SQLite, which a command that needs none of them should not wait for.
  * `opensRepo` commands start opening the repository (scrypt, a few hundred
- * ms on the thread pool) before their modules load, so the two overlap.
+ * ms on the thread pool) before their modules load, so the two overlap; the
+ * modules wait until scrypt runs, because the reads it needs first (config,
+ * password, key file) would otherwise queue behind module compilation.
  */
 interface CommandEntry {
   readonly name: string;
@@ -134,7 +136,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const log = createRootLogger({ level: cfg.logLevel, pretty: cfg.prettyLogs }).child({ cmd: entry.name });
     session = new Session(cfg, log, env);
     // Errors surface where the command awaits the repository; a command that never does ignores them.
-    if (entry.opensRepo && cfg.repo) session.repo().catch(() => {});
+    if (entry.opensRepo && cfg.repo) await session.unlockStarted();
     const cmd = await entry.load();
     return await cmd.run(inner.rest, session);
   } catch (err) {

@@ -21,6 +21,7 @@ export class Session {
   readonly log: Logger;
   readonly env: NodeJS.ProcessEnv;
   private repoP: Promise<Repository> | undefined;
+  private derivingP: Promise<void> | undefined;
   private workers: BlobWorkers | undefined;
   private catalogs = new Map<string, Catalog>();
   private closed = false;
@@ -47,15 +48,32 @@ export class Session {
 
   repo(): Promise<Repository> {
     this.repoP ??= (async () => {
-      const storage = await this.openStorage();
+      let deriving = () => {};
+      this.derivingP = new Promise<void>((resolve) => (deriving = resolve));
       try {
-        return await Repository.open(storage, await readPassword(this.cfg, this.env));
-      } catch (e) {
-        await storage.close();
-        throw e;
+        const storage = await this.openStorage();
+        try {
+          return await Repository.open(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+        } catch (e) {
+          await storage.close();
+          throw e;
+        }
+      } finally {
+        deriving();
       }
     })();
     return this.repoP;
+  }
+
+  /**
+   * Starts opening the repository and resolves once its key derivation is
+   * under way on the thread pool (or opening has already failed; repo()
+   * reports why). Until then the main thread's other work, such as loading
+   * modules, would only delay the reads that the derivation waits for.
+   */
+  async unlockStarted(): Promise<void> {
+    this.repo().catch(() => {});
+    await this.derivingP;
   }
 
   async blobWorkers(): Promise<BlobWorkers> {

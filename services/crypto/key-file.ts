@@ -77,11 +77,18 @@ export function keyFileInfo(bytes: Uint8Array): KeyFileInfo {
 }
 
 /** Opens a key file. Throws `crypto.wrong-passphrase` when the passphrase does not fit. */
-export async function openKeyFile(bytes: Uint8Array, passphrase: string): Promise<TenantKeys> {
+/**
+ * Opens a key file with its passphrase. `onDeriving` is called once the
+ * key derivation runs on the thread pool, for callers that have other work
+ * to overlap with it.
+ */
+export async function openKeyFile(bytes: Uint8Array, passphrase: string, onDeriving?: () => void): Promise<TenantKeys> {
   const { kdf, sealed } = parseFile(bytes);
+  const deriving = deriveKey(passphrase, kdf);
+  onDeriving?.();
   let plain: Uint8Array;
   try {
-    plain = open(await deriveKey(passphrase, kdf), sealed, AAD, 'key file');
+    plain = open(await deriving, sealed, AAD, 'key file');
   } catch (cause) {
     throw new CryptoError(CryptoErrorCode.WrongPassphrase, 'wrong passphrase for this repository key', { cause });
   }

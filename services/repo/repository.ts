@@ -87,7 +87,8 @@ export class Repository {
     return repo;
   }
 
-  static async open(storage: Storage, passphrase: string): Promise<Repository> {
+  /** Opens the repository with a passphrase; `onDeriving` as for openKeyFile (called once per key tried). */
+  static async open(storage: Storage, passphrase: string, opts: { onDeriving?: () => void } = {}): Promise<Repository> {
     const configBytes = await storage.load(Prefix.config).catch((e: unknown) => {
       if (isNotFound(e)) throw new RepoError(RepoErrorCode.NotARepository, `no Ferry repository at ${storage.location} (no config object); create one with \`ferry init\``, { cause: e });
       throw e;
@@ -97,7 +98,7 @@ export class Repository {
     for await (const info of storage.list(Prefix.keys)) {
       tried++;
       try {
-        keys = await openKeyFile(await storage.load(info.name), passphrase);
+        keys = await openKeyFile(await storage.load(info.name), passphrase, opts.onDeriving);
         break;
       } catch (e) {
         if (!hasCode(e, CryptoErrorCode.WrongPassphrase)) throw e;
