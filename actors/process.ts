@@ -47,39 +47,54 @@ function needDeps(deps: ActorDeps | undefined, kind: ActorKind): ActorDeps {
   return deps;
 }
 
+/** One started actor: its host, and for the coordinator the schedule leader too. */
+interface Started {
+  readonly host: ActorHost;
+  readonly scheduler?: Scheduler;
+}
+
+/**
+ * Starts the actors side by side: each one's set-up (its consumer, and for
+ * the uploader the master index) waits on NATS or storage, not on the
+ * others. If any fails to start, the ones that did are closed again.
+ */
 export async function startActors(opts: StartActorsOptions): Promise<RunningActors> {
-  const hosts: ActorHost[] = [];
-  let scheduler: Scheduler | undefined;
   const common = { nc: opts.nc, logger: opts.logger };
   const conc = (k: ActorKind, d: number) => opts.concurrency?.[k] ?? d;
-  try {
-    for (const kind of opts.kinds) {
-      switch (kind) {
-        case 'coordinator':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Jobs, durable: Durables.Coordinator, accepts: COORDINATOR_ACCEPTS, handler: coordinatorHandler(), concurrency: conc(kind, 8) }) as ActorHost);
-          scheduler = await startScheduler({ nc: opts.nc, logger: opts.logger });
-          break;
-        case 'scanner':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Scanner, accepts: ['work.scan'], handler: reportFailures('scan', scannerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }) as ActorHost);
-          break;
-        case 'uploader':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Uploader, accepts: ['work.upload'], handler: reportFailures('upload', await uploaderHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }) as ActorHost);
-          break;
-        case 'finalizer':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Finalizer, accepts: ['work.finalize'], handler: reportFailures('finalize', finalizerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }) as ActorHost);
-          break;
-        case 'restorer':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Restorer, accepts: ['work.restore'], handler: reportFailures('restore', restorerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }) as ActorHost);
-          break;
-        case 'verifier':
-          hosts.push(await runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Verifier, accepts: ['work.verify'], handler: reportFailures('verify', verifierHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }) as ActorHost);
-          break;
+  const host = async (p: Promise<unknown>): Promise<Started> => ({ host: (await p) as ActorHost });
+  const startOne = async (kind: ActorKind): Promise<Started> => {
+    switch (kind) {
+      case 'coordinator': {
+        const coordinator = (await runActor({ ...common, actor: kind, stream: Streams.Jobs, durable: Durables.Coordinator, accepts: COORDINATOR_ACCEPTS, handler: coordinatorHandler(), concurrency: conc(kind, 8) })) as ActorHost;
+        try {
+          return { host: coordinator, scheduler: await startScheduler({ nc: opts.nc, logger: opts.logger }) };
+        } catch (err) {
+          await coordinator.close();
+          throw err;
+        }
       }
+      case 'scanner':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Scanner, accepts: ['work.scan'], handler: reportFailures('scan', scannerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }));
+      case 'uploader':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Uploader, accepts: ['work.upload'], handler: reportFailures('upload', await uploaderHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }));
+      case 'finalizer':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Finalizer, accepts: ['work.finalize'], handler: reportFailures('finalize', finalizerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }));
+      case 'restorer':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Restorer, accepts: ['work.restore'], handler: reportFailures('restore', restorerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
+      case 'verifier':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Verifier, accepts: ['work.verify'], handler: reportFailures('verify', verifierHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
     }
-  } catch (err) {
-    await scheduler?.close();
-    await Promise.all(hosts.map((h) => h.close()));
-    throw err;
+  };
+  const results = await Promise.allSettled(opts.kinds.map(startOne));
+  const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const close = async () => {
+    await Promise.all(started.map((s) => s.scheduler?.close()));
+    await Promise.all(started.map((s) => s.host.close()));
+  };
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await close();
+    throw failed.reason;
   }
   let closed = false;
   return {
@@ -87,8 +102,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
     async close() {
       if (closed) return;
       closed = true;
-      await scheduler?.close();
-      await Promise.all(hosts.map((h) => h.close()));
+      await close();
     },
   };
 }
