@@ -15,6 +15,8 @@ import { NatsError, NatsErrorCode } from './errors.ts';
 /** Where Debian's package puts the binary (not always on a user's PATH). */
 export const DEBIAN_NATS_SERVER = '/usr/sbin/nats-server';
 const TAIL_LINES = 40;
+/** What nats-server (2.x) logs once it accepts clients. */
+const READY_LINE = 'Server is ready';
 
 /** The first executable `nats-server` on PATH, else the first executable fallback. */
 export function findNatsServer(opts: { pathEnv?: string; fallbacks?: readonly string[] } = {}): string | undefined {
@@ -55,6 +57,8 @@ export class ServerProcess {
   readonly pid: number;
   /** Resolves when the process has exited, for whatever reason. */
   readonly exited: Promise<ExitInfo>;
+  /** Resolves when the server logs that it is ready for clients (never, if it exits first). */
+  readonly readyLogged: Promise<void>;
   readonly #child: ChildProcess;
   readonly #tail: string[] = [];
   readonly #untrack: () => void;
@@ -64,11 +68,14 @@ export class ServerProcess {
     this.#child = child;
     this.pid = pid;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    let ready = () => {};
+    this.readyLogged = new Promise<void>((resolve) => (ready = resolve));
     for (const stream of [child.stdout, child.stderr]) {
       if (stream === null) continue;
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
         this.#tail.push(line);
         if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+        if (line.endsWith(READY_LINE)) ready();
         opts.onLine?.(line);
       });
       if (opts.unref === true) (stream as unknown as { unref?: () => void }).unref?.();
@@ -152,9 +159,12 @@ export interface ServerIdentity {
  * `nats.start-failed` with the server's last log lines if the process exits
  * or `timeoutMs` passes.
  */
+const NEVER = new Promise<never>(() => {});
+
 export async function waitForServer(url: string, proc: ServerProcess, opts: { jetstream: boolean; timeoutMs?: number }): Promise<ServerIdentity> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   let last: unknown;
+  let wake: Promise<unknown> = proc.readyLogged;
   while (Date.now() < deadline) {
     if (!proc.running) {
       const exit = await proc.exited;
@@ -173,7 +183,12 @@ export async function waitForServer(url: string, proc: ServerProcess, opts: { je
     } catch (err) {
       last = err;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Poll, but try again at once when the server says it is ready: a
+    // fixed poll interval alone cost tens of ms on every start.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, 50))), wake]);
+    clearTimeout(timer);
+    wake = NEVER;
   }
   throw new NatsError(NatsErrorCode.StartFailed, `nats-server at ${url} not ready in time: ${(last as Error | undefined)?.message}\n${proc.tail()}`, {
     details: { url },
