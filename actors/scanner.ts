@@ -38,10 +38,10 @@ export function scannerHandler(deps: ActorDeps) {
     let revision = saved?.revision;
     const cp: ScanCheckpoint = saved?.value ?? { nextSeq: 0, pos: [], files: 0, bytes: 0, uploadFiles: 0, errors: 0 };
     if (saved) ctx.log.info({ nextSeq: cp.nextSeq }, 'resuming scan after batch %d', cp.nextSeq - 1);
-    // Scheduled jobs name no parent: compare with the newest snapshot of the same source.
+    // Scheduled jobs name no parent: compare with the newest snapshot of the same source and paths.
     const parent = v.parentSnapshot
       ? await repo.loadSnapshotById(v.parentSnapshot)
-      : (await repo.listSnapshots()).filter((r) => r.snapshot.source === v.source).at(-1)?.snapshot;
+      : (await repo.parentFor(v.source, v.paths))?.snapshot;
     const walk = walkSource({
       repo,
       selection: buildSelection(v.paths),

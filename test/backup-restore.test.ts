@@ -193,3 +193,26 @@ describe('damage and bad input', () => {
     }
   });
 });
+
+describe('one source backing up several directories in turn', () => {
+  let t: CliEnv;
+  afterAll(() => t?.cleanup());
+
+  it('compares each backup with the last snapshot of the same paths, so unchanged files are not read again', async () => {
+    t = await makeCliEnv();
+    const docs = join(t.dir, 'docs');
+    const photos = join(t.dir, 'photos');
+    for (const [dir, n] of [[docs, 5], [photos, 3]] as const) {
+      await mkdir(dir);
+      for (let i = 0; i < n; i++) await writeFile(join(dir, `f${i}.txt`), `${dir} file ${i}\n`);
+    }
+    expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
+    expect((await t.json<BackupJson>(['backup', docs])).summary.filesRead).toBe(5);
+    expect((await t.json<BackupJson>(['backup', photos])).summary.filesRead).toBe(3);
+    // The newest snapshot of this source is of photos; docs still compares with its own.
+    const again = await t.json<BackupJson>(['backup', docs]);
+    expect(again.summary).toMatchObject({ files: 5, filesRead: 0 });
+    await writeFile(join(photos, 'f0.txt'), 'changed\n');
+    expect((await t.json<BackupJson>(['backup', photos])).summary.filesRead).toBe(1);
+  });
+});

@@ -30,7 +30,7 @@ export const backupCommand: Command = {
       if (paths.length === 0) throw new UsageError('backup: nothing to back up: give paths, or track a directory with `ferry dir init` and stage files with `ferry add`');
     }
     const { record } = await runJobFromCli(s, 'backup', async (repo) => {
-      const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
+      const parent = await repo.parentFor(s.cfg.source, paths);
       return {
         paths,
         ...(select ? { select: select.select } : {}),
@@ -66,7 +66,7 @@ export const scanCommand: Command = {
     if (positionals.length === 0) throw new UsageError(`scan: which paths?\nusage: ${scanCommand.usage}`);
     const paths = positionals.map((p) => resolve(p));
     const { record } = await runJobFromCli(s, 'scan', async (repo) => {
-      const parent = (await repo.listSnapshots()).filter((r) => r.snapshot.source === s.cfg.source).at(-1);
+      const parent = await repo.parentFor(s.cfg.source, paths);
       return { paths, host: s.cfg.host, source: s.cfg.source, tags: [], ...(parent ? { parent: parent.id } : {}) };
     });
     s.print({ job: record.jobId, state: record.state, stats: record.stats }, () => `scan ${record.jobId}: ${record.state}; ${Object.entries(record.stats).map(([k, v]) => `${k} ${v}`).join(', ')}`);

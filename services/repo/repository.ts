@@ -206,6 +206,19 @@ export class Repository {
     return out.sort((a, b) => (a.snapshot.timeNs < b.snapshot.timeNs ? -1 : a.snapshot.timeNs > b.snapshot.timeNs ? 1 : 0));
   }
 
+  /**
+   * The snapshot a new backup of `paths` from `source` compares against: the
+   * newest of that source with the same paths (in any order), else the
+   * newest of that source. Matching paths first keeps a source that backs up
+   * several directories in turn from re-reading everything each time.
+   */
+  async parentFor(source: string, paths: readonly string[]): Promise<SnapshotRecord | undefined> {
+    const mine = (await this.listSnapshots()).filter((r) => r.snapshot.source === source);
+    const key = (ps: readonly string[]) => JSON.stringify([...ps].sort());
+    const want = key(paths);
+    return mine.findLast((r) => key(r.snapshot.paths) === want) ?? mine.at(-1);
+  }
+
   async loadSnapshotById(hex: string): Promise<Snapshot> {
     fromHex(hex, 'snapshot id');
     const name = `${Prefix.snapshots}${hex}`;
