@@ -103,6 +103,27 @@ describe('FsStorage', () => {
     expect(await collect(s.list(''))).toEqual([{ name: 'a/real', size: 2 }]);
   });
 
+  it('lists every object once across more directories and files than it reads at a time', async () => {
+    const s = await FsStorage.create(root);
+    const want: { name: string; size: number }[] = [];
+    // 40 directories (more than are listed side by side) and one with 600 files (more than a batch).
+    for (let d = 0; d < 40; d++) {
+      const dir = path.join(root, 'data', d.toString(16).padStart(2, '0'));
+      await nodeFs.mkdir(dir, { recursive: true });
+      const n = d === 7 ? 600 : d % 3;
+      for (let f = 0; f < n; f++) {
+        const name = `data/${d.toString(16).padStart(2, '0')}/${f.toString(16).padStart(4, '0')}`;
+        writeFileSync(path.join(root, name), Buffer.alloc((f % 5) + 1));
+        want.push({ name, size: (f % 5) + 1 });
+      }
+    }
+    await s.save('index/x', new Uint8Array(3));
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+    expect((await collect(s.list('data/'))).sort(byName)).toEqual(want.sort(byName));
+    expect((await collect(s.list('data/07/'))).length).toBe(600);
+    expect((await collect(s.list(''))).length).toBe(want.length + 1);
+  });
+
   it('fsyncs the temp file and the directory on save', async () => {
     const synced: string[] = [];
     const fs = fsWithHandles((file, _flags, fh) =>

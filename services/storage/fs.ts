@@ -4,6 +4,7 @@ import type { Dir } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { closedError } from './closed.ts';
+import { mergeAsync } from './merge-async.ts';
 import { errnoCode, mapFsError } from './fs-errors.ts';
 import { checkPrefix } from './prefix.ts';
 import { checkRange } from './range.ts';
@@ -21,6 +22,10 @@ export interface FsStorageOptions {
 // whatever umask the process runs with.
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
+/** Objects stat'ed at once, and directory entries read per call, while listing. */
+const LIST_BATCH = 256;
+/** Directories listed side by side. */
+const LIST_WIDTH = 16;
 /** Partially written objects; list() never shows them. */
 export const TMP_PREFIX = '.tmp-';
 
@@ -148,7 +153,7 @@ export class FsStorage implements Storage {
     checkPrefix(prefix);
     // Start at the deepest directory the prefix names in full, so listing
     // `data/ab` reads only `data/` rather than the whole repository.
-    yield* this.#walk(prefix.slice(0, prefix.lastIndexOf('/') + 1), prefix);
+    for await (const batch of this.#walk(prefix.slice(0, prefix.lastIndexOf('/') + 1), prefix)) yield* batch;
   }
 
   async remove(name: string): Promise<void> {
@@ -194,16 +199,26 @@ export class FsStorage implements Storage {
   }
 
   /** Streams objects under directory `rel` (`''` or ending in `/`) whose names start with `prefix`. */
-  async *#walk(rel: string, prefix: string): AsyncGenerator<ObjectInfo> {
+  /**
+   * Lists one directory in batches of at most LIST_BATCH objects, then its
+   * subdirectories, LIST_WIDTH at a time. Every await here is a turn of the
+   * event loop, which a process that walks a source tree makes long (an
+   * uploader adopting orphan packs while its scanner walks waited most of a
+   * second), so files are stat'ed a batch at once and directories read side
+   * by side: the listing takes few sequential turns.
+   */
+  async *#walk(rel: string, prefix: string): AsyncGenerator<ObjectInfo[]> {
     let dir: Dir;
     try {
-      dir = await this.#fs.opendir(path.join(this.root, rel));
+      dir = await this.#fs.opendir(path.join(this.root, rel), { bufferSize: LIST_BATCH });
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw mapFsError(err, rel === '' ? '.' : rel, this.location);
     }
+    const subdirs: string[] = [];
     try {
+      let files: string[] = [];
       for (;;) {
         let entry;
         try {
@@ -211,18 +226,28 @@ export class FsStorage implements Storage {
         } catch (err) {
           throw mapFsError(err, rel === '' ? '.' : rel, this.location);
         }
-        if (entry === null) return;
+        if (entry === null) break;
         const name = rel + entry.name;
         if (entry.isDirectory()) {
-          if (`${name}/`.startsWith(prefix)) yield* this.#walk(`${name}/`, prefix);
+          if (`${name}/`.startsWith(prefix)) subdirs.push(`${name}/`);
         } else if (entry.isFile() && !entry.name.startsWith(TMP_PREFIX) && name.startsWith(prefix)) {
-          const size = await this.#sizeIfPresent(name);
-          if (size !== undefined) yield { name, size };
+          files.push(name);
+          if (files.length >= LIST_BATCH) {
+            yield await this.#sized(files);
+            files = [];
+          }
         }
       }
+      if (files.length > 0) yield await this.#sized(files);
     } finally {
-      await dir.close().catch(() => {});
+      dir.close().catch(() => {});
     }
+    yield* mergeAsync(subdirs.map((d) => this.#walk(d, prefix)), LIST_WIDTH);
+  }
+
+  async #sized(names: readonly string[]): Promise<ObjectInfo[]> {
+    const sizes = await Promise.all(names.map((n) => this.#sizeIfPresent(n)));
+    return names.flatMap((name, i) => (sizes[i] === undefined ? [] : [{ name, size: sizes[i] }]));
   }
 
   /** Size of object `name`, or undefined if it was removed since the directory was read. */
