@@ -12,6 +12,7 @@ import { UsageError } from './usage-error.ts';
 import { openStorage } from '../services/storage/open.ts';
 import { withRetry } from '../services/storage/retry.ts';
 import { Repository } from '../services/repo/repository.ts';
+import { FileIndexCache } from '../services/repo/index-cache.ts';
 import { BlobWorkers } from '../services/repo/blob-workers.ts';
 import { Catalog } from '../services/catalog/index.ts';
 import { progressLine, type ProgressLine } from './progress.ts';
@@ -53,7 +54,9 @@ export class Session {
       try {
         const storage = await this.openStorage();
         try {
-          return await Repository.open(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+          const repo = await Repository.open(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+          repo.useIndexCache(new FileIndexCache(join(this.cfg.stateDir, 'index-cache', `${repo.config.id}.bin`)));
+          return repo;
         } catch (e) {
           await storage.close();
           throw e;

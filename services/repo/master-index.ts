@@ -31,6 +31,23 @@ export interface BlobLocation {
   readonly rawLength: number;
 }
 
+/**
+ * The index's contents as plain columns (entries 0..count), for the local
+ * index cache (index-cache.ts). Not part of the repository format.
+ */
+export interface IndexColumns {
+  readonly count: number;
+  readonly ids: Uint8Array;
+  readonly packOf: Uint32Array;
+  readonly types: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly rawLengths: Uint32Array;
+  readonly packs: readonly { readonly id: Uint8Array; readonly kind: PackKind; readonly epk: Uint8Array; readonly dataEnd: number }[];
+  /** Hex IDs of the index files these entries come from. */
+  readonly indexIds: readonly string[];
+}
+
 const ID = 32;
 const FIRST_CAPACITY = 1024;
 const U32_MAX = 0xffffffff;
@@ -78,6 +95,60 @@ export class MasterIndex {
       if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
       else this.place(e);
     }
+  }
+
+  /** A copy of the contents as columns. */
+  columns(): IndexColumns {
+    const n = this.count;
+    return {
+      count: n,
+      ids: this.ids.slice(0, n * ID),
+      packOf: this.packOf.slice(0, n),
+      types: this.types.slice(0, n),
+      offsets: this.offsets.slice(0, n),
+      lengths: this.lengths.slice(0, n),
+      rawLengths: this.rawLengths.slice(0, n),
+      packs: this.packRefs.map((p) => ({ id: p.id, kind: p.kind, epk: p.epk, dataEnd: p.dataEnd })),
+      indexIds: [...this.indexIds],
+    };
+  }
+
+  /**
+   * Fills this index, which must be empty, from columns() output. Throws
+   * repo.corrupt, leaving the index empty, when they do not fit together.
+   */
+  fillFrom(c: IndexColumns): void {
+    if (this.count > 0 || this.packRefs.length > 0 || this.indexIds.size > 0) throw new Error('MasterIndex.fillFrom needs an empty index');
+    const n = c.count;
+    const fits = c.ids.length === n * ID && [c.packOf, c.types, c.offsets, c.lengths, c.rawLengths].every((a) => a.length === n) &&
+      c.packOf.every((pn) => pn < c.packs.length) && c.packs.every((p) => p.id.length === ID);
+    if (!fits) throw new RepoError(RepoErrorCode.Corrupt, 'index columns do not fit together');
+    let cap = FIRST_CAPACITY;
+    while (cap < n) cap *= 2;
+    const u8 = (src: Uint8Array, per = 1): Uint8Array<ArrayBuffer> => {
+      const out = new Uint8Array(cap * per);
+      out.set(src);
+      return out;
+    };
+    const u32 = (src: Uint32Array): Uint32Array<ArrayBuffer> => {
+      const out = new Uint32Array(cap);
+      out.set(src);
+      return out;
+    };
+    this.capacity = cap;
+    this.ids = u8(c.ids, ID);
+    this.packOf = u32(c.packOf);
+    this.types = u8(c.types);
+    this.offsets = u32(c.offsets);
+    this.lengths = u32(c.lengths);
+    this.rawLengths = u32(c.rawLengths);
+    this.count = n;
+    for (const p of c.packs) {
+      this.packs.set(idKey(p.id), this.packRefs.length);
+      this.packRefs.push({ id: new Uint8Array(p.id), name: packName(p.kind, p.id), kind: p.kind, epk: new Uint8Array(p.epk), dataEnd: p.dataEnd });
+    }
+    for (const id of c.indexIds) this.indexIds.add(id);
+    this.rehash(Math.max(FIRST_CAPACITY * 2, cap * 2));
   }
 
   has(id: Uint8Array): boolean {

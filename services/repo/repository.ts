@@ -18,6 +18,7 @@ import { ObjectType, openObject, sealObject } from './sealed-object.ts';
 import { Prefix, idOfName, indexName, keyName, snapshotName } from './layout.ts';
 import { fromHex, sha256, toHex, idKey } from './ids.ts';
 import { MasterIndex, type BlobLocation } from './master-index.ts';
+import type { IndexCache } from './index-cache.ts';
 import { decodeIndex, encodeIndex, type PackEntry } from './index-file.ts';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.ts';
 import { decodeTree, type TreeNode } from './tree.ts';
@@ -54,6 +55,9 @@ export class Repository {
   private indexLoaded = false;
   /** The index pass in progress: passes run one at a time, so concurrent callers never load a file twice. */
   private indexPass: Promise<unknown> = Promise.resolve();
+  private indexCache: IndexCache | undefined;
+  /** The in-memory index holds more than the cache last saved. */
+  private cacheBehind = false;
 
   private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
     this.storage = storage;
@@ -147,7 +151,17 @@ export class Repository {
     const id = await this.saveObject(ObjectType.Index, encodeIndex(packs));
     this.index.indexIds.add(id);
     for (const p of packs) this.index.addPack(p);
+    this.cacheBehind = true;
     return id;
+  }
+
+  /**
+   * Starts the index from a local cache (index-cache.ts) instead of every
+   * index file, and saves the cache again on close() when the index grew.
+   * Call before the first loadIndex().
+   */
+  useIndexCache(cache: IndexCache): void {
+    this.indexCache = cache;
   }
 
   async saveSnapshot(s: Snapshot): Promise<string> {
@@ -167,8 +181,11 @@ export class Repository {
   }
 
   private async loadIndexPass(opts: { onError?: (name: string, err: unknown) => void }): Promise<MasterIndex> {
-    const names: string[] = [];
-    for await (const o of this.storage.list(Prefix.index)) if (!this.index.indexIds.has(idOfName(o.name))) names.push(o.name);
+    const listed: string[] = [];
+    for await (const o of this.storage.list(Prefix.index)) listed.push(o.name);
+    if (this.indexCache !== undefined && this.index.indexIds.size === 0) await this.startFromCache(this.indexCache, listed);
+    const names = listed.filter((name) => !this.index.indexIds.has(idOfName(name)));
+    if (names.length > 0) this.cacheBehind = true;
     // Loads run ahead of decoding (INDEX_READ_AHEAD at a time), so the pass waits on storage once, not once per file.
     const loads: Promise<Uint8Array>[] = [];
     const loadAt = (i: number): void => {
@@ -181,9 +198,7 @@ export class Repository {
     for (const [i, name] of names.entries()) {
       const hex = idOfName(name);
       try {
-        const bytes = await loads[i]!;
-        if (toHex(sha256(bytes)) !== hex) throw new RepoError(RepoErrorCode.Corrupt, `${name} does not match its ID (corrupt object)`);
-        for (const p of decodeIndex(openObject(this.objKey, ObjectType.Index, bytes, name), name)) this.index.addPack(p);
+        for (const p of this.readIndexObject(name, await loads[i]!)) this.index.addPack(p);
         this.index.indexIds.add(hex);
       } catch (err) {
         if (!opts.onError) throw err;
@@ -195,6 +210,43 @@ export class Repository {
     }
     this.indexLoaded = true;
     return this.index;
+  }
+
+  /** An index file's entries, after checking its bytes match its name. */
+  private readIndexObject(name: string, bytes: Uint8Array): PackEntry[] {
+    if (toHex(sha256(bytes)) !== idOfName(name)) throw new RepoError(RepoErrorCode.Corrupt, `${name} does not match its ID (corrupt object)`);
+    return decodeIndex(openObject(this.objKey, ObjectType.Index, bytes, name), name);
+  }
+
+  /**
+   * Reads and decodes every index file in storage, reporting each that fails,
+   * whatever the in-memory index holds (check uses this: the index may have
+   * come from the local cache, which check must not take on trust).
+   */
+  async verifyIndexFiles(onError: (name: string, err: unknown) => void): Promise<number> {
+    let n = 0;
+    for await (const o of this.storage.list(Prefix.index)) {
+      n++;
+      try {
+        this.readIndexObject(o.name, await this.storage.load(o.name));
+      } catch (err) {
+        onError(o.name, err);
+      }
+    }
+    return n;
+  }
+
+  /** Fills the empty index from the cache if every index file the cache covers is still listed; otherwise leaves it empty. */
+  private async startFromCache(cache: IndexCache, listed: readonly string[]): Promise<void> {
+    const columns = await cache.load().catch(() => undefined);
+    if (columns === undefined) return;
+    const present = new Set(listed.map(idOfName));
+    if (!columns.indexIds.every((id) => present.has(id))) return;
+    try {
+      this.index.fillFrom(columns);
+    } catch {
+      // A cache that does not fit together is ignored; the index files are the truth.
+    }
   }
 
   async listSnapshots(): Promise<SnapshotRecord[]> {
@@ -293,7 +345,12 @@ export class Repository {
     return this.keys.privateKey !== null;
   }
 
+  /** Saves the index cache if the index grew (best effort: a cache that cannot be written is only slower next time), then closes storage. */
   async close(): Promise<void> {
+    if (this.indexCache !== undefined && this.cacheBehind) {
+      this.cacheBehind = false;
+      await this.indexCache.save(this.index.columns()).catch(() => {});
+    }
     await this.storage.close();
   }
 }
