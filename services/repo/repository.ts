@@ -223,17 +223,14 @@ export class Repository {
    * whatever the in-memory index holds (check uses this: the index may have
    * come from the local cache, which check must not take on trust).
    */
-  async verifyIndexFiles(onError: (name: string, err: unknown) => void): Promise<number> {
-    let n = 0;
+  async verifyIndexFiles(onError: (name: string, err: unknown) => void): Promise<void> {
     for await (const o of this.storage.list(Prefix.index)) {
-      n++;
       try {
         this.readIndexObject(o.name, await this.storage.load(o.name));
       } catch (err) {
         onError(o.name, err);
       }
     }
-    return n;
   }
 
   /** Fills the empty index from the cache if every index file the cache covers is still listed; otherwise leaves it empty. */
