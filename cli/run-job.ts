@@ -21,6 +21,7 @@ export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSour
   // Opening the repository (scrypt, a few hundred ms), loading its index and working out
   // the spec overlap starting NATS and the actors. The actors load the index themselves and
   // report its errors; the early pass only warms it.
+  s.requireRepoLocation(); // a missing repository is a usage error, reported before NATS starts
   const prepared = s.repo().then(async (repo) => {
     repo.loadIndex().catch(() => {});
     return { repo, spec: typeof spec === 'function' ? await spec(repo) : spec };
