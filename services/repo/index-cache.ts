@@ -32,17 +32,18 @@ const MAGIC = 0x43495846; // "FXIC" read little-endian
 const VERSION = 1;
 const HEADER = 4 + 4 + 32;
 const ID = 32;
+/** Bytes per entry: its ID, pack number, type, offset, length and raw length. */
+const ENTRY_BYTES = ID + 4 + 1 + 4 + 4 + 4;
 
 /** The columns as bytes: magic, version, SHA-256 of the body, body. */
 export function encodeIndexCache(c: IndexColumns): Uint8Array {
   const n = c.count;
   const packBytes = c.packs.reduce((s, p) => s + ID + 1 + 1 + p.epk.length + 4, 0);
-  const body = Buffer.alloc(12 + c.indexIds.length * ID + packBytes + n * (ID + 4 + 1 + 4 + 4 + 4));
-  let at = 0;
+  const body = Buffer.alloc(12 + c.indexIds.length * ID + packBytes + n * ENTRY_BYTES);
   body.writeUInt32LE(n, 0);
   body.writeUInt32LE(c.packs.length, 4);
   body.writeUInt32LE(c.indexIds.length, 8);
-  at = 12;
+  let at = 12;
   for (const hex of c.indexIds) at += Buffer.from(fromHex(hex, 'index id')).copy(body, at);
   for (const p of c.packs) {
     at += Buffer.from(p.id).copy(body, at);
@@ -89,7 +90,7 @@ export function decodeIndexCache(bytes: Uint8Array): IndexColumns | undefined {
     packs.push({ id, kind, epk, dataEnd: body.readUInt32LE(at) });
     at += 4;
   }
-  if (at + n * (ID + 4 + 1 + 4 + 4 + 4) !== body.length) return undefined;
+  if (at + n * ENTRY_BYTES !== body.length) return undefined;
   const take = <T extends Uint8Array | Uint32Array>(make: (k: number) => T, per: number): T => {
     const out = make(n);
     new Uint8Array(out.buffer).set(body.subarray(at, at + n * per));

@@ -125,23 +125,7 @@ export class MasterIndex {
     if (!fits) throw new RepoError(RepoErrorCode.Corrupt, 'index columns do not fit together');
     let cap = FIRST_CAPACITY;
     while (cap < n) cap *= 2;
-    const u8 = (src: Uint8Array, per = 1): Uint8Array<ArrayBuffer> => {
-      const out = new Uint8Array(cap * per);
-      out.set(src);
-      return out;
-    };
-    const u32 = (src: Uint32Array): Uint32Array<ArrayBuffer> => {
-      const out = new Uint32Array(cap);
-      out.set(src);
-      return out;
-    };
-    this.capacity = cap;
-    this.ids = u8(c.ids, ID);
-    this.packOf = u32(c.packOf);
-    this.types = u8(c.types);
-    this.offsets = u32(c.offsets);
-    this.lengths = u32(c.lengths);
-    this.rawLengths = u32(c.rawLengths);
+    this.setColumns(c, cap);
     this.count = n;
     for (const p of c.packs) {
       this.packs.set(idKey(p.id), this.packRefs.length);
@@ -212,18 +196,28 @@ export class MasterIndex {
   }
 
   private grow(): void {
-    const cap = this.capacity * 2;
-    const widen = <T extends Uint8Array | Uint32Array>(a: T, make: (n: number) => T, per = 1): T => {
-      const b = make(cap * per);
+    const { ids, packOf, types, offsets, lengths, rawLengths } = this;
+    this.setColumns({ ids, packOf, types, offsets, lengths, rawLengths }, this.capacity * 2);
+  }
+
+  /** Replaces the entry columns with copies of `src`'s that have room for `cap` entries. */
+  private setColumns(src: Pick<IndexColumns, 'ids' | 'packOf' | 'types' | 'offsets' | 'lengths' | 'rawLengths'>, cap: number): void {
+    const u8 = (a: Uint8Array, per = 1): Uint8Array<ArrayBuffer> => {
+      const b = new Uint8Array(cap * per);
       b.set(a);
       return b;
     };
-    this.ids = widen(this.ids, (n) => new Uint8Array(n), ID);
-    this.packOf = widen(this.packOf, (n) => new Uint32Array(n));
-    this.types = widen(this.types, (n) => new Uint8Array(n));
-    this.offsets = widen(this.offsets, (n) => new Uint32Array(n));
-    this.lengths = widen(this.lengths, (n) => new Uint32Array(n));
-    this.rawLengths = widen(this.rawLengths, (n) => new Uint32Array(n));
+    const u32 = (a: Uint32Array): Uint32Array<ArrayBuffer> => {
+      const b = new Uint32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.ids = u8(src.ids, ID);
+    this.packOf = u32(src.packOf);
+    this.types = u8(src.types);
+    this.offsets = u32(src.offsets);
+    this.lengths = u32(src.lengths);
+    this.rawLengths = u32(src.rawLengths);
     this.capacity = cap;
   }
 }
