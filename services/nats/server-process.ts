@@ -17,6 +17,8 @@ export const DEBIAN_NATS_SERVER = '/usr/sbin/nats-server';
 const TAIL_LINES = 40;
 /** What nats-server (2.x) logs once it accepts clients. */
 const READY_LINE = 'Server is ready';
+/** A promise that never settles: a race arm that is switched off. */
+const NEVER = new Promise<never>(() => {});
 
 /** The first executable `nats-server` on PATH, else the first executable fallback. */
 export function findNatsServer(opts: { pathEnv?: string; fallbacks?: readonly string[] } = {}): string | undefined {
@@ -159,8 +161,6 @@ export interface ServerIdentity {
  * `nats.start-failed` with the server's last log lines if the process exits
  * or `timeoutMs` passes.
  */
-const NEVER = new Promise<never>(() => {});
-
 export async function waitForServer(url: string, proc: ServerProcess, opts: { jetstream: boolean; timeoutMs?: number }): Promise<ServerIdentity> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   let last: unknown;
