@@ -1,8 +1,9 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
  * Four tasks: `scan` chunks a segment of a file with FastCDC, IDs each
- * chunk and folds the segment into the file's QuickXorHash; `read` reads small files whole, IDs and hashes them; `seal`
- * compresses and encrypts a batch of blobs for one pack; `place` opens
+ * chunk and folds the segment into the file's QuickXorHash; `read` reads
+ * small files whole, IDs and hashes them; `seal` compresses and encrypts a
+ * batch of blobs for one pack; `place` opens
  * restored blobs and writes them into files. All are CPU-bound, which is
  * why they live here.
  */
