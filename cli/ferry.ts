@@ -6,7 +6,8 @@
  * (NODE_COMPILE_CACHE overrides it) and is only an optimization: when it
  * cannot be written, Ferry runs uncached. It goes into the environment too,
  * because worker threads read it from there (their start halves, ~200 to
- * ~100 ms).
+ * ~100 ms). bin/ferry sets it before Node starts, which also covers this
+ * module; this fallback serves `node cli/ferry.ts` run directly.
  */
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
