@@ -1,7 +1,8 @@
 /** The fast node writer must produce exactly the bytes of the reference map (nodeToCanonical). */
 import { describe, expect, it } from 'vitest';
 import { CanonicalWriter, decodeMsgpack, encodeCanonical } from '../codec/canonical-msgpack.ts';
-import { decodeTree, encodeTree, nodeFromCanonical, nodeToCanonical, writeNode, NodeType, type TreeNode } from './tree.ts';
+import { compareNames, decodeTree, encodeTree, nodeFromCanonical, nodeToCanonical, writeNode, NodeType, type TreeNode } from './tree.ts';
+import { seededRandom } from '../storage/prng.ts';
 import { pack } from 'msgpackr';
 
 const base: TreeNode = {
@@ -60,5 +61,29 @@ describe('tree node encoding', () => {
     expect(() => decodeTree(encodeCanonical({ v: 1, nodes: [{ ...(nodeToCanonical(base) as object), s: 'big' } as never] }))).toThrow(corrupt);
     expect(() => decodeTree(encodeCanonical({ v: 2, nodes: [] }))).toThrow(corrupt);
     expect(() => decodeTree(new Uint8Array([...bytes, 0x01]))).toThrow(corrupt);
+  });
+});
+
+describe('compareNames', () => {
+  // Characters on both sides of every boundary where UTF-16 and UTF-8 orders part: ASCII, Latin,
+  // CJK, the private use area above the surrogates, and astral characters (surrogate pairs).
+  const pool = ['a', 'b', 'Z', '0', '.', 'é', 'ÿ', 'Ā', '中', '\uD7FF', '\uE000', '\uFB01', '\uFFFD', '😀', '𝄞', '𐀀'];
+  const utf8 = (x: string) => Buffer.from(x, 'utf8');
+
+  it('orders names as their UTF-8 bytes', () => {
+    const rand = seededRandom(20261202);
+    const name = () => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pool[Math.floor(rand() * pool.length)]).join('');
+    for (let i = 0; i < 20_000; i++) {
+      const a = name();
+      const b = rand() < 0.2 ? a + name() : name(); // prefixes too
+      expect(Math.sign(compareNames(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Math.sign(Buffer.compare(utf8(a), utf8(b))));
+    }
+  });
+
+  it('puts a character above the surrogates before an astral one, unlike UTF-16 order', () => {
+    expect(compareNames('\uFB01', '😀')).toBeLessThan(0);
+    expect('\uFB01' < '😀').toBe(false);
+    expect(compareNames('ab', 'ab')).toBe(0);
+    expect(compareNames('ab', 'abc')).toBeLessThan(0);
   });
 });
