@@ -16,16 +16,20 @@ import { startServe, waitForActors, type ServeProcess } from './serve-harness.ts
 import { compareTrees } from './compare-trees.ts';
 import { buildJobSource } from './tree-fixture.ts';
 import { Buckets, Streams } from '../protocol/resources.ts';
+import { openBucket } from '../actors/runtime/open-bucket.ts';
+import { readsDirect } from '../actors/runtime/runtime.fixture.ts';
 
 const ALL = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier'] as const;
 
 const ferryStreams = (): string[] => [...Object.values(Streams), ...Object.values(Buckets).map((b) => `KV_${b}`)];
 
-async function expectR3(jsm: JetStreamManager): Promise<void> {
+async function expectR3(jsm: JetStreamManager, nc: NatsConnection): Promise<void> {
   for (const name of ferryStreams()) {
     const info = await retry(`stream info ${name}`, () => jsm.streams.info(name));
     expect(info.config.num_replicas, name).toBe(3);
   }
+  // A follower may answer a direct get with a stale value, so replicated buckets are read through the API.
+  for (const bucket of Object.values(Buckets)) expect(readsDirect(await openBucket(nc, bucket)), bucket).toBe(false);
 }
 
 
@@ -62,7 +66,7 @@ describe('actors on a 3-node NATS cluster', () => {
 
     nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     const jsm = await jetstreamManager(nc);
-    await expectR3(jsm);
+    await expectR3(jsm, nc);
 
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
@@ -95,7 +99,7 @@ describe('actors on a 3-node NATS cluster', () => {
     expect(c.code, c.stdout + c.stderr).toBe(0);
 
     // The streams and buckets stayed R3 (no client scaled them down) and moved their leaders off the dead node.
-    await expectR3(jsm);
+    await expectR3(jsm, nc);
     const work = await retry('FERRY_WORK info', () => jsm.streams.info(Streams.Work));
     expect(work.cluster?.leader).not.toBe(leader);
     expect(serve.child.exitCode).toBeNull();

@@ -23,7 +23,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsMsg, Consumer, ConsumerMessages } from '@nats-io/jetstream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { decode } from '../../protocol/codec.ts';
 import { FerryError, ProtocolError, ProtocolErrorCode } from '../../protocol/errors.ts';
 import type { AnyMessage, MessageKind } from '../../protocol/messages.ts';
@@ -34,6 +34,7 @@ import { publishDeadLetter } from './dead-letter.ts';
 import { RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { backoffDelay, settle, type Settlement } from './outcome.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
+import { openBucket } from './open-bucket.ts';
 
 export type { ActorHostOptions } from './actor-config.ts';
 
@@ -59,7 +60,6 @@ export class ActorHost {
   readonly #cfg: ActorConfig;
   readonly #consumer: Consumer;
   readonly #publisher: Publisher;
-  readonly #kvm: Kvm;
   readonly #buckets = new Map<string, Promise<KV>>();
   readonly #inFlight = new Set<InFlight>();
   readonly #pulls = new Set<ConsumerMessages>();
@@ -74,7 +74,6 @@ export class ActorHost {
     this.#consumer = consumer;
     const js = jetstream(cfg.nc);
     this.#publisher = createPublisher(js);
-    this.#kvm = new Kvm(js);
   }
 
   /** Binds to the durable (which ensureResources must have created) and starts pulling. */
@@ -237,7 +236,7 @@ export class ActorHost {
   #kv(bucket: string): Promise<KV> {
     let kv = this.#buckets.get(bucket);
     if (kv === undefined) {
-      kv = this.#kvm.open(bucket);
+      kv = openBucket(this.#cfg.nc, bucket);
       kv.catch(() => this.#buckets.delete(bucket));
       this.#buckets.set(bucket, kv);
     }

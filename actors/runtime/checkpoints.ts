@@ -7,7 +7,8 @@
  * point, or let the message be redelivered).
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { openBucket } from './open-bucket.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { isWrongRevision, RuntimeError, RuntimeErrorCode } from './errors.ts';
 import { packValue, unpackValue } from './kv-values.ts';
@@ -26,7 +27,7 @@ export class CheckpointStore {
   }
 
   static async open(nc: NatsConnection): Promise<CheckpointStore> {
-    return new CheckpointStore(await new Kvm(nc).open(Buckets.Checkpoints));
+    return new CheckpointStore(await openBucket(nc, Buckets.Checkpoints));
   }
 
   /**

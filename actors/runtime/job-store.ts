@@ -12,7 +12,8 @@
  * number of coordinator replicas can update the same job safely.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { openBucket } from './open-bucket.ts';
 import { FerryError, ProtocolErrorCode, type WireError } from '../../protocol/errors.ts';
 import { Fields } from '../../protocol/fields.ts';
 import { JobType } from '../../protocol/messages.ts';
@@ -93,7 +94,7 @@ export class JobStore {
   }
 
   static async open(nc: NatsConnection, opts: { now?: () => number } = {}): Promise<JobStore> {
-    return new JobStore(await new Kvm(nc).open(Buckets.Jobs), opts);
+    return new JobStore(await openBucket(nc, Buckets.Jobs), opts);
   }
 
   /** Stores a new job (state queued unless given as failed). Throws `job.exists` if the key is taken. */

@@ -14,7 +14,8 @@
  * re-acquiring its own live lease simply extends it.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { openBucket } from './open-bucket.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { isPlainObject } from '../../protocol/fields.ts';
 import { isWrongRevision, RuntimeError, RuntimeErrorCode } from './errors.ts';
@@ -61,7 +62,7 @@ export class Leases {
   }
 
   static async open(nc: NatsConnection, opts: { now?: () => number } = {}): Promise<Leases> {
-    return new Leases(await new Kvm(nc).open(Buckets.Leases), opts);
+    return new Leases(await openBucket(nc, Buckets.Leases), opts);
   }
 
   /** The current lease on `key` (live or expired), for inspection. */

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { connect } from '@nats-io/transport-node';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import { decode } from '../../protocol/codec.ts';
 import type { AnyMessage } from '../../protocol/messages.ts';
 import { ensureResources } from '../../protocol/resources.ts';
@@ -77,3 +78,6 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Whether the client reads a bucket with direct gets (the library keeps this on the bucket object). */
+export const readsDirect = (kv: KV): boolean => (kv as unknown as { direct: boolean }).direct;
