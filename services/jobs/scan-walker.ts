@@ -25,7 +25,9 @@
  */
 import type { Repository } from '../repo/repository.ts';
 import { listDir, statEntry } from '../sources/local-fs.ts';
-import { compareNames, NodeType, sameMetadata, type TreeNode } from '../repo/tree.ts';
+import { compareNames, decodeTree, NodeType, sameMetadata, type TreeNode } from '../repo/tree.ts';
+import { BlobType } from '../repo/blob.ts';
+import { toHex } from '../repo/ids.ts';
 import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
 import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts } from './scan-events.ts';
@@ -57,10 +59,28 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
   const isNew = (pos: Position) => after === undefined || comparePositions(pos, after) > 0;
   const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.has(id));
 
-  async function parentNodes(tree: Uint8Array | undefined): Promise<Map<string, TreeNode>> {
-    if (!tree) return new Map();
+  /** A parent tree blob, read (and decrypted) ahead of the walk; undefined when it is absent or unreadable. */
+  async function parentBlob(tree: Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    if (!tree) return undefined;
     try {
-      return new Map((await opts.repo.loadTree(tree)).map((n) => [n.name, n]));
+      return await opts.repo.readBlob(tree, BlobType.Tree);
+    } catch (err) {
+      opts.onParentError?.(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Decodes a parent tree when the walk enters its directory, not when it is
+   * read ahead: decoded nodes read ahead outlived young-generation
+   * collections and had to be promoted and collected again. Nor does it go
+   * through the repository's tree cache, since a walk reads each tree once.
+   */
+  async function parentNodes(blob: Promise<Uint8Array | undefined>, tree: Uint8Array | undefined): Promise<Map<string, TreeNode>> {
+    const bytes = await blob;
+    if (!bytes || !tree) return new Map();
+    try {
+      return new Map(decodeTree(bytes, `tree ${toHex(tree)}`).map((n) => [n.name, n]));
     } catch (err) {
       opts.onParentError?.(err);
       return new Map();
@@ -128,7 +148,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
     if (!holding && isNew(parts)) out.push(enter);
     for (const e of errors) if (isNew(parts)) out.push({ event: e, pos: parts });
-    const prefetch = new TreePrefetch(prev, parentNodes);
+    const prefetch = new TreePrefetch(prev, parentBlob, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
       yield* drain();
@@ -193,7 +213,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     return null;
   }
 
-  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(opts.parentTree), undefined);
+  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), undefined);
   for (let step = await root.next(); !step.done; step = await root.next()) yield* step.value;
 }
 
@@ -217,12 +237,18 @@ function restat(abs: string, listed: TreeNode): TreeNode {
  */
 class TreePrefetch {
   private readonly dirs: [string, Uint8Array | undefined][];
-  private readonly loading = new Map<string, Promise<Map<string, TreeNode>>>();
+  private readonly loading = new Map<string, [Promise<Uint8Array | undefined>, Uint8Array | undefined]>();
   private next = 0;
-  private readonly load: (tree: Uint8Array | undefined) => Promise<Map<string, TreeNode>>;
+  private readonly load: (tree: Uint8Array | undefined) => Promise<Uint8Array | undefined>;
+  private readonly decode: (blob: Promise<Uint8Array | undefined>, tree: Uint8Array | undefined) => Promise<Map<string, TreeNode>>;
 
-  constructor(prev: Map<string, TreeNode>, load: (tree: Uint8Array | undefined) => Promise<Map<string, TreeNode>>) {
+  constructor(
+    prev: Map<string, TreeNode>,
+    load: (tree: Uint8Array | undefined) => Promise<Uint8Array | undefined>,
+    decode: (blob: Promise<Uint8Array | undefined>, tree: Uint8Array | undefined) => Promise<Map<string, TreeNode>>,
+  ) {
     this.load = load;
+    this.decode = decode;
     this.dirs = [...prev.values()].filter((n) => n.type === NodeType.Dir && n.subtree !== undefined).map((n) => [n.name, n.subtree]);
     this.dirs.sort((a, b) => compareNames(a[0], b[0]));
     this.fill();
@@ -236,15 +262,15 @@ class TreePrefetch {
     // Skip window entries before `name`: those directories are gone now.
     for (const k of [...this.loading.keys()]) if (compareNames(k, name) < 0) this.loading.delete(k);
     this.fill();
-    return p;
+    return this.decode(...p);
   }
 
   private fill(): void {
     while (this.loading.size < PREFETCH_DIRS && this.next < this.dirs.length) {
       const [name, tree] = this.dirs[this.next++]!;
       const p = this.load(tree);
-      p.catch(() => {}); // parentNodes reports and swallows errors itself; this only guards unawaited ones
-      this.loading.set(name, p);
+      p.catch(() => {}); // parentBlob reports and swallows errors itself; this only guards unawaited ones
+      this.loading.set(name, [p, tree]);
     }
   }
 }

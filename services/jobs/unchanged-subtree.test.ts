@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { MemoryStorage } from '../storage/memory.ts';
 import { Repository } from '../repo/repository.ts';
 import { BlobWorkers } from '../repo/blob-workers.ts';
+import { RepoWriter } from '../repo/repo-writer.ts';
+import { BlobType } from '../repo/blob.ts';
+import { blobId } from '../crypto/tenant-keys.ts';
 import { buildSelection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
 import { backupLocally } from './local-pipeline.ts';
@@ -137,6 +140,24 @@ describe('unchanged subtrees', () => {
     }
     const total = batches.reduce((n, b) => n + b.files, 0);
     expect(total).toBe(4 * 3 * 5 + 4 + 1 - 1); // one file more (a0/b0/new), one fewer (a1/b2/f0)
+  });
+
+  it('read everything again, and say why, when the parent tree is missing or not a tree', async () => {
+    const notATree = new TextEncoder().encode('not msgpack at all');
+    const id = blobId(repo.keys.idKey, notATree);
+    const writer = new RepoWriter(repo, workers);
+    await writer.addBlob(BlobType.Tree, id, notATree);
+    await writer.flush();
+    for (const parentTree of [id, new Uint8Array(32).fill(0xab)]) {
+      const problems: unknown[] = [];
+      const events: ScanEvent[] = [];
+      for await (const i of walkSource({ repo, selection: buildSelection([dir]), parentTree, onParentError: (e) => problems.push(e) })) events.push(i.event);
+      expect(problems).toHaveLength(1);
+      expect(events.filter((e) => e.t === 'u')).toEqual([]);
+      const files = events.filter((e) => e.t === 'f');
+      expect(files.length).toBeGreaterThan(4 * 3 * 5);
+      expect(files.every((e) => e.path !== undefined)).toBe(true);
+    }
   });
 
   it('encode their counts and refuse a malformed one', () => {
