@@ -464,7 +464,7 @@ if (!args['no-write']) {
     'How many file records (`f` scan events) per second go from the scanner to',
     'the uploaders through JetStream on the real wire path. Scanner side:',
     '`batchEvents` cuts synthetic events into batches (`DEFAULT_BATCH_LIMITS`,',
-    `${fmt(DEFAULT_BATCH_LIMITS.maxFiles)} files), the actor runtime's publisher encodes each as a \`work.upload\``,
+    `${fmt(DEFAULT_BATCH_LIMITS.maxFiles)} files to read, ${fmt(DEFAULT_BATCH_LIMITS.maxUploadBytes / 2 ** 20)} MiB of content), the actor runtime's publisher encodes each as a \`work.upload\``,
     'message (`protocol/codec.ts`, headers, `Nats-Msg-Id`) and publishes it on',
     `FERRY_WORK awaiting its PubAck, ${WINDOW} in flight at most; ${where}.`,
     `Uploader side: ${CONSUMERS} actor hosts (\`runActor\`, ${CONCURRENCY} lanes, one connection each) on`,
