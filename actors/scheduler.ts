@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { openBucket } from './runtime/open-bucket.ts';
 import { hostname } from 'node:os';
 import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
@@ -37,7 +37,7 @@ export interface Scheduler {
 export async function startScheduler(opts: { nc: NatsConnection; logger: Logger; tickMs?: number }): Promise<Scheduler> {
   const log = opts.logger.child({ component: 'scheduler' });
   const leases = await Leases.open(opts.nc);
-  const store = new ScheduleStore(await new Kvm(opts.nc).open(Buckets.Schedules));
+  const store = new ScheduleStore(await openBucket(opts.nc, Buckets.Schedules));
   const js = jetstream(opts.nc);
   const stop = new AbortController();
   const holder = `${hostname()}:${process.pid}`;

@@ -7,10 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { encode, decode } from '../protocol/codec.ts';
 import { subjects, filters } from '../protocol/subjects.ts';
-import { Buckets } from '../protocol/resources.ts';
 import type { JobType } from '../protocol/messages.ts';
 import { JobStore, type JobRecord } from '../actors/runtime/job-store.ts';
 import type { Runtime } from './runtime.ts';
@@ -49,7 +47,7 @@ export async function runJob(rt: Runtime, job: { tenant: string; type: JobType; 
     const js = jetstream(rt.nc);
     const msg = encode('job.submit', { jobId, tenant: job.tenant, type: job.type, repoId: job.repoId, spec: job.spec, requestedAt: Date.now() });
     await js.publish(subjects.job(job.tenant, 'submit'), msg.data, { headers: msg.headers, msgID: `${jobId}-submit` });
-    const jobs = new JobStore(await new Kvm(rt.nc).open(Buckets.Jobs));
+    const jobs = await JobStore.open(rt.nc);
     for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
       const record = await jobs.get(job.tenant, jobId).catch(() => undefined);
       if (record && TERMINAL.has(record.state)) {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Kvm } from '@nats-io/kv';
+import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -17,7 +17,7 @@ export const scheduleCommand: Command = {
     const [verb, name, ...paths] = positionals;
     const rt = await openRuntime(s, { needs: [] });
     try {
-      const store = new ScheduleStore(await new Kvm(rt.nc).open(Buckets.Schedules));
+      const store = new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules));
       if (verb === 'list') {
         const all = await store.list(s.cfg.tenant);
         const rows = all.map(({ schedule: x }) => ({ ...x, next: nextRun(x.cron, new Date())?.toISOString() }));

@@ -3,8 +3,6 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { openRuntime } from '../runtime.ts';
 import { ActorKinds, parseActorKinds } from '../../actors/process.ts';
-import { Kvm } from '@nats-io/kv';
-import { Buckets } from '../../protocol/resources.ts';
 import { JobStore } from '../../actors/runtime/job-store.ts';
 import { followEvents } from '../../actors/runtime/events.ts';
 import { connectNats } from '../../services/nats/connect.ts';
@@ -50,7 +48,7 @@ export const jobsCommand: Command = {
     const { values } = parseCommandArgs('jobs', args, { limit: { type: 'string' } });
     const nc = await connectExisting(s);
     try {
-      const store = new JobStore(await new Kvm(nc).open(Buckets.Jobs));
+      const store = await JobStore.open(nc);
       const jobs = await store.list({ tenant: s.cfg.tenant, limit: Number(values.limit ?? 50) });
       s.print(jobs, () =>
         jobs.length === 0
