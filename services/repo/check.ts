@@ -46,7 +46,8 @@ export async function checkRepository(repo: Repository, opts: { readData: boolea
   const report: CheckReport = { problems: [], notes: [], snapshots: 0, packs: 0, blobsRead: 0, bytesRead: 0 };
 
   // 1. Index files, each on its own so one bad file does not hide the rest. Every one is read, even
-  // when the in-memory index came from the local index cache: check takes nothing on trust.
+  // when the in-memory index came from the local index cache: check takes nothing on trust. None is
+  // read twice: verifyIndexFiles skips those loadIndex has just read and checked.
   await repo.loadIndex({ onError: () => {} });
   await repo.verifyIndexFiles((name, err) => report.problems.push({ kind: ProblemKind.UnreadableIndex, message: `${name}: ${errorMessage(err)}` }));
 

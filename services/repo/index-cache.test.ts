@@ -157,4 +157,22 @@ describe('a repository with an index cache', () => {
     expect(c.indexLoads).toBe(4);
     expect(report.problems.filter((p) => p.kind === 'unreadable-index')).toEqual([]);
   });
+
+  it('lets check read each index file once when there is no cache, and still report a bad one', async () => {
+    const c = counting(storage);
+    const report = await checkRepository(await Repository.open(c, 'pw'), { readData: false });
+    expect(c.indexLoads).toBe(4); // the repository's three index files and the one written above
+    expect(report.problems.filter((p) => p.kind === 'unreadable-index')).toEqual([]);
+
+    const damaged = new MemoryStorage();
+    for await (const o of storage.list('')) await damaged.save(o.name, await storage.load(o.name));
+    const victim = (await Array.fromAsync(damaged.list(Prefix.index)))[0]!.name;
+    const bytes = await damaged.load(victim);
+    bytes[bytes.length - 1]! ^= 0xff;
+    await damaged.save(victim, bytes);
+    const d = counting(damaged);
+    const bad = await checkRepository(await Repository.open(d, 'pw'), { readData: false });
+    expect(bad.problems.filter((p) => p.kind === 'unreadable-index').map((p) => p.message)).toEqual([expect.stringContaining(victim)]);
+    expect(d.indexLoads).toBe(5); // the bad file is tried by the load and again by the verification
+  });
 });

@@ -58,6 +58,8 @@ export class Repository {
   private indexCache: IndexCache | undefined;
   /** The in-memory index holds more than the cache last saved. */
   private cacheBehind = false;
+  /** Index files this process read and checked itself (not taken from the local cache). */
+  private readonly verifiedIndexIds = new Set<string>();
 
   private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
     this.storage = storage;
@@ -200,6 +202,7 @@ export class Repository {
       try {
         for (const p of this.readIndexObject(name, await loads[i]!)) this.index.addPack(p);
         this.index.indexIds.add(hex);
+        this.verifiedIndexIds.add(hex);
       } catch (err) {
         if (!opts.onError) throw err;
         opts.onError(name, err);
@@ -219,14 +222,17 @@ export class Repository {
   }
 
   /**
-   * Reads and decodes every index file in storage, reporting each that fails,
-   * whatever the in-memory index holds (check uses this: the index may have
-   * come from the local cache, which check must not take on trust).
+   * Reads and decodes every index file in storage that this process has not
+   * read and checked itself, reporting each that fails, whatever the
+   * in-memory index holds (check uses this: the index may have come from the
+   * local cache, which check must not take on trust).
    */
   async verifyIndexFiles(onError: (name: string, err: unknown) => void): Promise<void> {
     for await (const o of this.storage.list(Prefix.index)) {
+      if (this.verifiedIndexIds.has(idOfName(o.name))) continue;
       try {
         this.readIndexObject(o.name, await this.storage.load(o.name));
+        this.verifiedIndexIds.add(idOfName(o.name));
       } catch (err) {
         onError(o.name, err);
       }
