@@ -166,7 +166,8 @@ describe('a repository with an index cache', () => {
 
     const damaged = new MemoryStorage();
     for await (const o of storage.list('')) await damaged.save(o.name, await storage.load(o.name));
-    const victim = (await Array.fromAsync(damaged.list(Prefix.index)))[0]!.name;
+    let victim = '';
+    for await (const o of damaged.list(Prefix.index)) victim ||= o.name;
     const bytes = await damaged.load(victim);
     bytes[bytes.length - 1]! ^= 0xff;
     await damaged.save(victim, bytes);
