@@ -66,8 +66,9 @@ describe('tree node encoding', () => {
 
 describe('compareNames', () => {
   // Characters on both sides of every boundary where UTF-16 and UTF-8 orders part: ASCII, Latin,
-  // CJK, the private use area above the surrogates, and astral characters (surrogate pairs).
-  const pool = ['a', 'b', 'Z', '0', '.', 'é', 'ÿ', 'Ā', '中', '\uD7FF', '\uE000', '\uFB01', '\uFFFD', '😀', '𝄞', '𐀀'];
+  // CJK, the private use area above the surrogates, astral characters (surrogate pairs), and lone
+  // surrogates, which encode as U+FFFD.
+  const pool = ['a', 'b', 'Z', '0', '.', 'é', 'ÿ', 'Ā', '中', '\uD7FF', '\uE000', '\uFB01', '\uFFFD', '😀', '𝄞', '𐀀', '\uD800', '\uDC00'];
   const utf8 = (x: string) => Buffer.from(x, 'utf8');
 
   it('orders names as their UTF-8 bytes', () => {

@@ -51,11 +51,12 @@ const utf8 = new TextEncoder();
 
 /**
  * Orders names by their UTF-8 bytes, which is code point order. UTF-16
- * code units follow code point order too, except that surrogates (astral
- * characters) sort below U+E000..U+FFFF; so names are compared unit by
- * unit, and only a first difference involving a unit at or above U+E000
- * falls back to encoding both. This runs for every entry of every tree
- * built or walked, where encoding each pair cost two buffers.
+ * code units below U+D800 follow code point order too; surrogates do not
+ * (an astral character's units sort below U+E000..U+FFFF, and a lone one
+ * encodes as U+FFFD). So names are compared unit by unit, and only a first
+ * difference at a unit from U+D800 up falls back to encoding both. This
+ * runs for every entry of every tree built or walked, where encoding each
+ * pair cost two buffers.
  */
 export function compareNames(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
@@ -63,10 +64,10 @@ export function compareNames(a: string, b: string): number {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
     if (x === y) continue;
-    if (x >= 0xe000 || y >= 0xe000) return Buffer.compare(utf8.encode(a), utf8.encode(b));
+    if (x >= 0xd800 || y >= 0xd800) return Buffer.compare(utf8.encode(a), utf8.encode(b));
     return x < y ? -1 : 1;
   }
-  return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /**
