@@ -114,5 +114,39 @@ describe('repository', () => {
     expect(Buffer.from(await owner.readBlob(id)).equals(data)).toBe(true);
     expect(await adoptOrphanPacks(owner)).toEqual({ adopted: 0, unreadable: [] });
   });
+
+  it('lists snapshots oldest first, reading each object once and at most 16 at a time', async () => {
+    const { storage, repo } = await fresh();
+    const times = Array.from({ length: 40 }, (_, i) => BigInt((i * 7919) % 40) * 1_000_000_000n);
+    for (const timeNs of times) {
+      await repo.saveSnapshot({
+        version: 1, timeNs, host: 'h', source: 's', paths: ['/x'], tree: new Uint8Array(32), tags: [], status: 'ok',
+        summary: { files: 0, dirs: 0, others: 0, bytes: 0, filesRead: 0, newBytes: 0, newBlobs: 0, storedBytes: 0, durationMs: 0 }, errors: [], errorCount: 0,
+      });
+    }
+    let loads = 0;
+    let inFlight = 0;
+    let most = 0;
+    const load = storage.load.bind(storage);
+    storage.load = async (name, range) => {
+      if (!name.startsWith(Prefix.snapshots)) return load(name, range);
+      loads++;
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 1));
+        return await load(name, range);
+      } finally {
+        inFlight--;
+      }
+    };
+    const reader = await Repository.open(storage, PW);
+    const first = await reader.listSnapshots();
+    expect(first.map((r) => r.snapshot.timeNs)).toEqual([...times].sort((a, b) => (a < b ? -1 : 1)));
+    expect(loads).toBe(40);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(16);
+    expect((await reader.parentFor('s', ['/x']))?.snapshot.timeNs).toBe(39_000_000_000n);
+    expect(loads).toBe(40); // the second listing read nothing again
+  });
 });
 

@@ -44,6 +44,8 @@ const DEFAULT_CHUNKING = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8
 
 /** Index files loaded ahead of the one being decoded. */
 const INDEX_READ_AHEAD = 8;
+/** Snapshot objects read at once when listing them. */
+const SNAPSHOT_READ_AHEAD = 16;
 
 export class Repository {
   readonly storage: Storage;
@@ -60,6 +62,8 @@ export class Repository {
   private cacheBehind = false;
   /** Index files this process read and checked itself (not taken from the local cache). */
   private readonly verifiedIndexIds = new Set<string>();
+  /** Snapshots read so far, by ID (see listSnapshots). */
+  private readonly snapshots = new Map<string, Promise<Snapshot>>();
 
   private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
     this.storage = storage;
@@ -252,12 +256,24 @@ export class Repository {
     }
   }
 
+  /**
+   * Every snapshot, oldest first. Snapshot objects never change, so each is
+   * read once per Repository (a backup lists them twice: for its parent and
+   * for the catalog), and SNAPSHOT_READ_AHEAD are read at a time: one by one,
+   * a repository of 150 snapshots added ~0.1 s to every backup.
+   */
   async listSnapshots(): Promise<SnapshotRecord[]> {
+    const ids: string[] = [];
+    for await (const o of this.storage.list(Prefix.snapshots)) ids.push(idOfName(o.name));
     const out: SnapshotRecord[] = [];
-    for await (const o of this.storage.list(Prefix.snapshots)) {
-      const id = idOfName(o.name);
-      out.push({ id, snapshot: await this.loadSnapshotById(id) });
-    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        out.push({ id, snapshot: await this.cachedSnapshot(id) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SNAPSHOT_READ_AHEAD, ids.length) }, worker));
     return out.sort((a, b) => (a.snapshot.timeNs < b.snapshot.timeNs ? -1 : a.snapshot.timeNs > b.snapshot.timeNs ? 1 : 0));
   }
 
@@ -272,6 +288,16 @@ export class Repository {
     const key = (ps: readonly string[]) => JSON.stringify([...ps].sort());
     const want = key(paths);
     return mine.findLast((r) => key(r.snapshot.paths) === want) ?? mine.at(-1);
+  }
+
+  private cachedSnapshot(hex: string): Promise<Snapshot> {
+    let p = this.snapshots.get(hex);
+    if (p === undefined) {
+      p = this.loadSnapshotById(hex);
+      p.catch(() => this.snapshots.delete(hex)); // a failed read is tried again next time
+      this.snapshots.set(hex, p);
+    }
+    return p;
   }
 
   async loadSnapshotById(hex: string): Promise<Snapshot> {
