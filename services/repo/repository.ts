@@ -16,6 +16,7 @@ import { RepoError, RepoErrorCode } from './errors.ts';
 import { decodeConfig, encodeConfig, DEFAULT_PACK_SIZE, MAX_PACK_SIZE, MIN_PACK_SIZE, type RepoConfig } from './config.ts';
 import { ObjectType, openObject, sealObject } from './sealed-object.ts';
 import { Prefix, idOfName, indexName, keyName, snapshotName } from './layout.ts';
+import { SnapshotList, type SnapshotRecord } from './snapshot-list.ts';
 import { fromHex, sha256, toHex, idKey } from './ids.ts';
 import { MasterIndex, type BlobLocation } from './master-index.ts';
 import type { IndexCache } from './index-cache.ts';
@@ -27,6 +28,8 @@ import { PackWindows } from './pack-windows.ts';
 import { packKeyFor } from './pack-keys.ts';
 import { DEFAULT_ZSTD_LEVEL } from './compression.ts';
 
+export type { SnapshotRecord } from './snapshot-list.ts';
+
 export interface InitOptions {
   readonly host?: string;
   readonly kdfMemoryMiB?: number;
@@ -35,17 +38,10 @@ export interface InitOptions {
   readonly chunker?: { minSize: number; avgSize: number; maxSize: number };
 }
 
-export interface SnapshotRecord {
-  readonly id: string;
-  readonly snapshot: Snapshot;
-}
-
 const DEFAULT_CHUNKING = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
 
 /** Index files loaded ahead of the one being decoded. */
 const INDEX_READ_AHEAD = 8;
-/** Snapshot objects read at once when listing them. */
-const SNAPSHOT_READ_AHEAD = 16;
 
 export class Repository {
   readonly storage: Storage;
@@ -62,8 +58,7 @@ export class Repository {
   private cacheBehind = false;
   /** Index files this process read and checked itself (not taken from the local cache). */
   private readonly verifiedIndexIds = new Set<string>();
-  /** Snapshots read so far, by ID (see listSnapshots). */
-  private readonly snapshots = new Map<string, Promise<Snapshot>>();
+  private readonly snapshots: SnapshotList;
 
   private constructor(storage: Storage, config: RepoConfig, keys: TenantKeys) {
     this.storage = storage;
@@ -72,6 +67,7 @@ export class Repository {
     this.objKey = objectKey(keys);
     this.treeWindows = new PackWindows(storage);
     this.dataWindows = new PackWindows(storage, { windowBytes: 4 * 1024 * 1024, maxWindows: 4 });
+    this.snapshots = new SnapshotList(storage, (hex) => this.loadSnapshotById(hex));
   }
 
   static async init(storage: Storage, passphrase: string, opts: InitOptions = {}): Promise<Repository> {
@@ -256,25 +252,9 @@ export class Repository {
     }
   }
 
-  /**
-   * Every snapshot, oldest first. Snapshot objects never change, so each is
-   * read once per Repository (a backup lists them twice: for its parent and
-   * for the catalog), and SNAPSHOT_READ_AHEAD are read at a time: one by one,
-   * a repository of 150 snapshots added ~0.1 s to every backup.
-   */
-  async listSnapshots(): Promise<SnapshotRecord[]> {
-    const ids: string[] = [];
-    for await (const o of this.storage.list(Prefix.snapshots)) ids.push(idOfName(o.name));
-    const out: SnapshotRecord[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        out.push({ id, snapshot: await this.cachedSnapshot(id) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SNAPSHOT_READ_AHEAD, ids.length) }, worker));
-    return out.sort((a, b) => (a.snapshot.timeNs < b.snapshot.timeNs ? -1 : a.snapshot.timeNs > b.snapshot.timeNs ? 1 : 0));
+  /** Every snapshot, oldest first (see SnapshotList). */
+  listSnapshots(): Promise<SnapshotRecord[]> {
+    return this.snapshots.all();
   }
 
   /**
@@ -288,16 +268,6 @@ export class Repository {
     const key = (ps: readonly string[]) => JSON.stringify([...ps].sort());
     const want = key(paths);
     return mine.findLast((r) => key(r.snapshot.paths) === want) ?? mine.at(-1);
-  }
-
-  private cachedSnapshot(hex: string): Promise<Snapshot> {
-    let p = this.snapshots.get(hex);
-    if (p === undefined) {
-      p = this.loadSnapshotById(hex);
-      p.catch(() => this.snapshots.delete(hex)); // a failed read is tried again next time
-      this.snapshots.set(hex, p);
-    }
-    return p;
   }
 
   async loadSnapshotById(hex: string): Promise<Snapshot> {
