@@ -64,7 +64,8 @@ export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Run
       await local?.close();
       await conn.drain().catch(() => {});
       // An embedded server we started serves only this command; one found running stays up.
-      await embedded?.close();
+      // It finishes stopping on its own, and the next command waits for it (EmbeddedNats.stopInBackground).
+      await embedded?.stopInBackground();
     },
   };
 }

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { embeddedStopped } from '../services/nats/embedded-server.ts';
 
 export const FERRY = resolve(import.meta.dirname, '..', 'bin', 'ferry');
 
@@ -62,6 +63,10 @@ export async function makeCliEnv(prefix = 'ferry-e2e-'): Promise<CliEnv> {
       if (r.code !== 0 && r.code !== 3) throw new Error(`ferry ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    // The last command's nats-server may still be stopping, and writing its store.
+    cleanup: async () => {
+      await embeddedStopped(join(dir, 'state'));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,62 @@ describe('EmbeddedNats', () => {
     } finally {
       await again.close();
     }
+  });
+
+  it('stops in the background, and the next start waits for that server to exit', async () => {
+    const dir = await stateDir();
+    const log = pino({ level: 'silent' });
+    const e = await EmbeddedNats.start({ stateDir: dir, log });
+    // A pending pull request makes nats-server pause ~55 ms before it shuts down: the case this is for.
+    const nc = await connect({ servers: e.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BG', subjects: ['bg.>'] });
+    await jsm.consumers.add('BG', { durable_name: 'lane', ack_policy: AckPolicy.Explicit });
+    await jetstream(nc).publish('bg.a', 'kept');
+    const pull = await (await jetstream(nc).consumers.get('BG', 'lane')).fetch({ max_messages: 2, expires: 10_000 });
+    void (async () => { for await (const m of pull) m.ack(); })().catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    await nc.close();
+
+    await e.stopInBackground();
+    await e.stopInBackground();
+    expect(isAlive(e.pid)).toBe(true); // still shutting down on its own
+    expect(existsSync(embeddedPaths(dir).record)).toBe(false);
+    expect(existsSync(embeddedPaths(dir).stopping)).toBe(true);
+    expect(await findRunningEmbedded(dir)).toBeUndefined();
+
+    const again = await EmbeddedNats.start({ stateDir: dir, log });
+    try {
+      expect(isAlive(e.pid)).toBe(false);
+      expect(existsSync(embeddedPaths(dir).stopping)).toBe(false);
+      expect(readFileSync(embeddedPaths(dir).log, 'utf8')).not.toContain(`[${e.pid}]`); // this run's log only
+      const nc2 = await connect({ servers: again.url });
+      expect((await (await jetstreamManager(nc2)).streams.getMessage('BG', { seq: 1 }))?.string()).toBe('kept');
+      await nc2.close();
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('refuses to start beside a server that does not finish stopping, and ignores a reused pid', async () => {
+    const dir = await stateDir();
+    const log = pino({ level: 'silent' });
+    mkdirSync(join(dir, 'nats'), { recursive: true, mode: 0o700 });
+    // A live process whose command line says nats-server, standing in for one that hangs while stopping.
+    const hung = spawn('bash', ['-c', 'exec -a nats-server-stuck sleep 30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      writeFileSync(embeddedPaths(dir).stopping, JSON.stringify({ pid: hung.pid }));
+      await expect(EmbeddedNats.start({ stateDir: dir, log, startTimeoutMs: 300 })).rejects.toMatchObject({
+        code: NatsErrorCode.StartFailed, message: expect.stringContaining(`pid ${hung.pid}`),
+      });
+    } finally {
+      hung.kill('SIGKILL');
+    }
+    // Our own pid is alive but no nats-server: it is not waited for.
+    writeFileSync(embeddedPaths(dir).stopping, JSON.stringify({ pid: process.pid }));
+    const e = await EmbeddedNats.start({ stateDir: dir, log, startTimeoutMs: 5000 });
+    await e.close();
   });
 
   it('ignores a stale record whose pid is gone', async () => {

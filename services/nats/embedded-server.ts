@@ -14,10 +14,16 @@
  *   It stops on close() (safe twice), when Ferry exits, and on SIGINT/SIGTERM
  *   (see child-reaper.ts: a caller's own signal handlers keep working and get
  *   `signalGraceMs` to close() first).
- * - Server log lines go to `log` at debug level.
+ * - stopInBackground() signals the server and returns at once; the next
+ *   start on the same state directory waits for it to exit.
+ * - The server logs to `<stateDir>/nats/nats-server.log` (this run's only),
+ *   not to Ferry's pipes (only what it says before opening that file does);
+ *   its lines also go to `log` at debug level.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -45,9 +51,9 @@ export interface EmbeddedRecord {
   readonly startedAt: string;
 }
 
-export function embeddedPaths(stateDir: string): { readonly dir: string; readonly config: string; readonly record: string } {
+export function embeddedPaths(stateDir: string): { readonly dir: string; readonly config: string; readonly record: string; readonly log: string; readonly stopping: string } {
   const dir = join(stateDir, 'nats');
-  return { dir, config: join(dir, 'nats-server.conf'), record: join(dir, 'embedded.json') };
+  return { dir, config: join(dir, 'nats-server.conf'), record: join(dir, 'embedded.json'), log: join(dir, 'nats-server.log'), stopping: join(dir, 'stopping.json') };
 }
 
 const HOST = '127.0.0.1';
@@ -62,16 +68,18 @@ export class EmbeddedNats {
   readonly dir: string;
   readonly #proc: ServerProcess;
   readonly #recordPath: string;
+  readonly #stoppingPath: string;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
-  private constructor(proc: ServerProcess, url: string, port: number, dir: string, recordPath: string, log: Logger) {
+  private constructor(proc: ServerProcess, url: string, port: number, paths: ReturnType<typeof embeddedPaths>, log: Logger) {
     this.#proc = proc;
     this.url = url;
     this.port = port;
     this.pid = proc.pid;
-    this.dir = dir;
-    this.#recordPath = recordPath;
+    this.dir = paths.dir;
+    this.#recordPath = paths.record;
+    this.#stoppingPath = paths.stopping;
     this.#log = log;
     void proc.exited.then((exit) => {
       if (this.#closing === undefined) log.error({ code: exit.code, signal: exit.signal, tail: proc.tail() }, 'embedded nats-server exited unexpectedly');
@@ -91,12 +99,14 @@ export class EmbeddedNats {
       });
     }
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await waitForStopped(paths.stopping, opts.startTimeoutMs ?? 20_000);
     const log = opts.log.child({ component: 'nats-server' });
     for (let attempt = 1; ; attempt++) {
       const [port] = await freePorts(1, HOST);
       if (port === undefined) throw new Error('unreachable: freePorts(1) returned nothing');
-      const config = renderServerConfig({ serverName: 'ferry-embedded', host: HOST, port, storeDir: paths.dir });
+      const config = renderServerConfig({ serverName: 'ferry-embedded', host: HOST, port, storeDir: paths.dir, logFile: paths.log });
       await writeFile(paths.config, config, { mode: 0o600 });
+      await writeFile(paths.log, '', { mode: 0o600 }); // this run's log only; it exists before the tail opens it
       const proc = await ServerProcess.spawn({
         binary,
         configPath: paths.config,
@@ -104,6 +114,7 @@ export class EmbeddedNats {
         unref: true,
         reap: { signal: 'SIGTERM', graceMs: opts.signalGraceMs ?? 30_000 },
         onLine: (line) => log.debug(line.replace(LOG_PREFIX, '')),
+        logFile: paths.log,
       });
       const url = `nats://${HOST}:${port}`;
       try {
@@ -113,7 +124,7 @@ export class EmbeddedNats {
         await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
         await rename(tmp, paths.record);
         opts.log.info({ url, pid: proc.pid, dir: paths.dir }, 'embedded nats-server started');
-        return new EmbeddedNats(proc, url, port, paths.dir, paths.record, opts.log);
+        return new EmbeddedNats(proc, url, port, paths, opts.log);
       } catch (err) {
         await proc.stop(2000);
         if (proc.addressInUse() && attempt < START_ATTEMPTS) continue;
@@ -131,6 +142,67 @@ export class EmbeddedNats {
       this.#log.info({ url: this.url }, 'embedded nats-server stopped');
     })();
     return this.#closing;
+  }
+
+  /**
+   * Signals the server to stop and returns without waiting for it: a
+   * one-shot command would otherwise spend ~85 ms, ~55 ms of it a fixed
+   * pause nats-server takes whenever a pull request is pending (an idle
+   * actor's long poll). The server finishes its JetStream shutdown on its
+   * own; it logs to a file, so our exit cannot take it down. The record
+   * gives way to `stopping.json`, and the next start on this state
+   * directory waits for this pid to exit. Safe to call twice (and close()
+   * after it returns at once too).
+   */
+  stopInBackground(): Promise<void> {
+    this.#closing ??= (async () => {
+      await writeFile(this.#stoppingPath, `${JSON.stringify({ pid: this.pid })}\n`, { mode: 0o600 });
+      const record = await readRecord(this.#recordPath);
+      if (record?.pid === this.pid) await rm(this.#recordPath, { force: true });
+      this.#proc.stopInBackground();
+      this.#log.info({ url: this.url, pid: this.pid }, 'embedded nats-server stopping');
+    })();
+    return this.#closing;
+  }
+}
+
+/** Waits until the embedded server of `stateDir` that was stopped in the background has exited (see waitForStopped). */
+export function embeddedStopped(stateDir: string, timeoutMs = 20_000): Promise<void> {
+  return waitForStopped(embeddedPaths(stateDir).stopping, timeoutMs);
+}
+
+/**
+ * Waits until a server stopped in the background on this store has exited,
+ * so two servers never share it. A pid that is alive but no longer a
+ * nats-server (reused) counts as gone. Throws `nats.start-failed` after
+ * `timeoutMs` rather than kill a process it cannot be sure of.
+ */
+async function waitForStopped(file: string, timeoutMs: number): Promise<void> {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(await readFile(file, 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return; // none recorded (or unreadable: nothing to wait for)
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (typeof pid === 'number' && (await isNatsServer(pid))) {
+    if (Date.now() > deadline) {
+      throw new NatsError(NatsErrorCode.StartFailed, `the previous embedded nats-server (pid ${pid}) is still stopping after ${timeoutMs} ms; wait for it to exit or stop it, then run the command again`, {
+        details: { pid },
+      });
+    }
+    await sleep(5);
+  }
+  await rm(file, { force: true });
+}
+
+/** Whether `pid` is a live nats-server (by its command line where /proc has one, else by being alive). */
+async function isNatsServer(pid: number): Promise<boolean> {
+  if (!pidAlive(pid)) return false;
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('nats-server');
+  } catch {
+    return !existsSync('/proc/self'); // no /proc: alive is all we can tell
   }
 }
 

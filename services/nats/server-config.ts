@@ -12,6 +12,8 @@ export interface ServerConfigSpec {
   readonly storeDir?: string;
   /** Largest message the server accepts, in bytes. Default 8 MiB (nats.conf). */
   readonly maxPayload?: number;
+  /** Log to this file instead of stderr. */
+  readonly logFile?: string;
   readonly cluster?: {
     readonly name: string;
     readonly port: number;
@@ -31,6 +33,7 @@ export function renderServerConfig(spec: ServerConfigSpec): string {
     `listen: ${q(`${spec.host}:${spec.port}`)}`,
     `max_payload: ${spec.maxPayload ?? DEFAULT_MAX_PAYLOAD}`,
   ];
+  if (spec.logFile !== undefined) lines.push(`log_file: ${q(spec.logFile)}`);
   if (spec.storeDir !== undefined) {
     lines.push('jetstream {', `  store_dir: ${q(spec.storeDir)}`, '}');
   }

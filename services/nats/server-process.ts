@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { reapOnExit, type ReapOptions } from './child-reaper.ts';
+import { LogTail } from './log-tail.ts';
 import { NatsError, NatsErrorCode } from './errors.ts';
 
 /** Where Debian's package puts the binary (not always on a user's PATH). */
@@ -48,6 +49,11 @@ export interface SpawnOptions {
   readonly unref?: boolean;
   /** Environment for the server (config `$VARIABLES` resolve from it). Default: ours. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The log file the server's config names (`log_file`), which must exist:
+   * its lines are followed from there. Required by stopInBackground().
+   */
+  readonly logFile?: string;
 }
 
 export interface ExitInfo {
@@ -64,22 +70,33 @@ export class ServerProcess {
   readonly #child: ChildProcess;
   readonly #tail: string[] = [];
   readonly #untrack: () => void;
+  readonly #logFile: LogTail | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(child: ChildProcess, pid: number, opts: SpawnOptions) {
     this.#child = child;
     this.pid = pid;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let ready = () => {};
     this.readyLogged = new Promise<void>((resolve) => (ready = resolve));
+    const onLine = (line: string): void => {
+      this.#tail.push(line);
+      if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+      if (line.endsWith(READY_LINE)) ready();
+      opts.onLine?.(line);
+    };
+    this.#logFile = opts.logFile === undefined ? undefined : new LogTail(opts.logFile, onLine);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        // Its last lines (why it exited) may not have raised a change event yet.
+        this.#logFile?.drain();
+        this.#logFile?.close();
+        resolve({ code, signal });
+      }),
+    );
+    // What a server writes before it opens its log file (a bad config) still comes through the pipes.
     for (const stream of [child.stdout, child.stderr]) {
       if (stream === null) continue;
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        this.#tail.push(line);
-        if (this.#tail.length > TAIL_LINES) this.#tail.shift();
-        if (line.endsWith(READY_LINE)) ready();
-        opts.onLine?.(line);
-      });
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
       if (opts.unref === true) (stream as unknown as { unref?: () => void }).unref?.();
     }
     if (opts.unref === true) child.unref();
@@ -123,6 +140,20 @@ export class ServerProcess {
   stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping ??= this.#terminate('SIGTERM', timeoutMs);
     return this.#stopping;
+  }
+
+  /**
+   * SIGTERM, without waiting for the exit: the server finishes its shutdown
+   * on its own, even after this process has exited. Only for a server that
+   * logs to a file: one that logs to our pipes would die of SIGPIPE at its
+   * next line once we are gone. Whoever starts a server on the same store
+   * next must wait for this pid to exit.
+   */
+  stopInBackground(): void {
+    if (this.#logFile === undefined) throw new Error('stopInBackground needs a server that logs to a file (SpawnOptions.logFile)');
+    this.#untrack();
+    if (this.running) this.#child.kill('SIGTERM');
+    this.#logFile.close();
   }
 
   /** SIGKILL, like a crash; resolves once exited. */
