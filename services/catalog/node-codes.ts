@@ -62,23 +62,3 @@ export function checkName(name: string): void {
     throw new CatalogError(CatalogErrorCode.Invalid, `invalid name ${JSON.stringify(name)}`, { details: { name } });
   }
 }
-
-/**
- * Orders names as SQLite's BINARY collation does (UTF-8 bytes, i.e. code
- * points). Plain `<` compares UTF-16 units, which puts astral characters
- * (surrogates, 0xD800-0xDFFF) before 0xE000-0xFFFF; this shifts them above.
- */
-export function compareNames(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}

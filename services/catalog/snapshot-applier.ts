@@ -17,7 +17,8 @@
  */
 import type Database from 'better-sqlite3';
 import { CatalogError, CatalogErrorCode } from './errors.ts';
-import { checkName, compareNames, encodeK, isDeletedK, ROOT_ID, toStoredMtime } from './node-codes.ts';
+import { checkName, encodeK, isDeletedK, ROOT_ID, toStoredMtime } from './node-codes.ts';
+import { compareNames } from '../repo/tree.ts';
 import { MetaKey } from './schema.ts';
 import type { DirRow, FileRow, Statements } from './statements.ts';
 import { NodeKind, type CatalogEntry, type DirListing } from './types.ts';

@@ -4,7 +4,8 @@
  * here scans more than one directory's children.
  */
 import { CatalogError, CatalogErrorCode } from './errors.ts';
-import { compareNames, fromStoredMtime, isDeletedK, kindOfK, ROOT_ID } from './node-codes.ts';
+import { fromStoredMtime, isDeletedK, kindOfK, ROOT_ID } from './node-codes.ts';
+import { compareNames } from '../repo/tree.ts';
 import type { DirRow, FileRow, Statements } from './statements.ts';
 import { NodeKind, type CatalogNode } from './types.ts';
 

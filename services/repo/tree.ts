@@ -50,7 +50,8 @@ export interface TreeNode {
 const utf8 = new TextEncoder();
 
 /**
- * Orders names by their UTF-8 bytes, which is code point order. UTF-16
+ * Orders names by their UTF-8 bytes, which is code point order (and SQLite's
+ * BINARY collation, which the catalog's child order must match). UTF-16
  * code units below U+D800 follow code point order too; surrogates do not
  * (an astral character's units sort below U+E000..U+FFFF, and a lone one
  * encodes as U+FFFD). So names are compared unit by unit, and only a first
