@@ -6,6 +6,7 @@
  * listing itself is fresh every time, so a removed snapshot is gone from it.
  */
 import type { Storage } from '../storage/storage.ts';
+import { Semaphore } from '../storage/semaphore.ts';
 import { Prefix, idOfName } from './layout.ts';
 import type { Snapshot } from './snapshot.ts';
 
@@ -31,15 +32,8 @@ export class SnapshotList {
   async all(): Promise<SnapshotRecord[]> {
     const ids: string[] = [];
     for await (const o of this.storage.list(Prefix.snapshots)) ids.push(idOfName(o.name));
-    const out: SnapshotRecord[] = [];
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        out.push({ id, snapshot: await this.get(id) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, ids.length) }, lane));
+    const slots = new Semaphore(READ_AHEAD);
+    const out = await Promise.all(ids.map((id) => slots.run(async (): Promise<SnapshotRecord> => ({ id, snapshot: await this.get(id) }))));
     return out.sort((a, b) => (a.snapshot.timeNs < b.snapshot.timeNs ? -1 : a.snapshot.timeNs > b.snapshot.timeNs ? 1 : 0));
   }
 
