@@ -43,7 +43,6 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
   let startPos = opts.startPos;
   let events: ScanEvent[] = [];
   let lastPos: Position = startPos;
-  let records = 0;
   let files = 0;
   let bytes = 0;
   let upload = 0;
@@ -54,7 +53,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     const b: Batch = { seq: seq++, startPos, endPos: lastPos, events: encodeEvents(events), files, bytes, uploadFiles, errors };
     startPos = lastPos;
     events = [];
-    records = files = bytes = upload = uploadFiles = size = errors = 0;
+    files = bytes = upload = uploadFiles = size = errors = 0;
     return b;
   };
   for await (const { event, pos } of items) {
@@ -70,10 +69,9 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
       if (event.path !== undefined) {
         upload += event.node.size;
         uploadFiles++;
-        records++;
       }
     } else if (event.t === 'x') errors++;
-    if (records >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
+    if (uploadFiles >= limits.maxFiles || size >= limits.maxEncodedBytes || upload >= limits.maxUploadBytes) yield cut();
   }
   if (events.length > 0) yield cut();
 }
