@@ -177,6 +177,33 @@ describe('findCut', () => {
     expect(findCut(d, 10, 10, gear, SMALL)).toBe(0);
   });
 
+  it('resumed from where the last answer of 0 ended, finds the cut a single scan finds', () => {
+    // Random text, then a long run of one byte value: chunks of every length up to maxSize.
+    const data = new Uint8Array(768 * KiB);
+    data.set(stream12.subarray(0, 512 * KiB));
+    data.fill(7, 512 * KiB);
+    const truth = chunkLengths(data, gear, SMALL);
+    expect(truth).toContain(SMALL.maxSize);
+    for (const piece of [1, 31, 32, 33, 1000, 4096]) {
+      const got: number[] = [];
+      for (let start = 0; start < data.length; ) {
+        let end = start;
+        let from = start;
+        let n = 0;
+        while (n === 0) {
+          end = Math.min(data.length, end + piece);
+          n = findCut(data, start, end, gear, SMALL, end === data.length, from);
+          from = end;
+        }
+        got.push(n);
+        start += n;
+      }
+      expect(got, `pieces of ${piece} bytes`).toEqual(truth);
+    }
+    expect(() => findCut(data, 10, 20, gear, SMALL, false, 21)).toThrow(/bad range/);
+    expect(() => findCut(data, 10, 20, gear, SMALL, false, 9)).toThrow(/bad range/);
+  });
+
   it('never hashes the first minSize bytes of a chunk', () => {
     const a = stream12.slice(0, 64 * KiB);
     const b = a.slice();

@@ -101,10 +101,10 @@ function topBits(bits: number): number {
  * always final (0 only when start === end). Without eof the answer is final
  * when a cut point lies inside the available bytes or end - start >= maxSize;
  * otherwise findCut returns 0, meaning "supply more data and ask again".
- * Callers that only ask once they hold maxSize bytes (or the end) never see 0
- * and never rescan.
+ * Asking again with `from` set to the previous `end` skips the bytes already
+ * found to hold no cut, so feeding a chunk in pieces scans it once.
  *
- * Pure: no allocation, no state; O(min(n, maxSize) - minSize) work.
+ * Pure: no allocation, no state; O(min(n, maxSize) - max(minSize, from - start)) work.
  */
 export function findCut(
   data: Uint8Array,
@@ -113,12 +113,13 @@ export function findCut(
   gear: Uint32Array,
   params: ChunkerParams = DEFAULT_CHUNKER_PARAMS,
   eof = true,
+  from = start,
 ): number {
   validateChunkerParams(params);
   checkGear(gear);
-  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= data.length)) {
-    throw new FerryError(ChunkerErrorCode.BadRange, `bad range [${start}, ${end}) of ${data.length} bytes`, {
-      details: { start, end, length: data.length },
+  if (!(Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(from) && 0 <= start && start <= from && from <= end && end <= data.length)) {
+    throw new FerryError(ChunkerErrorCode.BadRange, `bad range [${start}, ${end}) from ${from} of ${data.length} bytes`, {
+      details: { start, end, from, length: data.length },
     });
   }
   const { minSize, avgSize, maxSize } = params;
@@ -134,8 +135,11 @@ export function findCut(
   const g = new Int32Array(gear.buffer, gear.byteOffset, 256);
   const normal = start + Math.min(avgSize, n);
   const limit = start + Math.min(maxSize, n);
+  let i = Math.max(start + minSize, from);
+  // The hash at a byte depends on it and the 31 bytes before it only (each byte's
+  // term is shifted out after 32 steps), so resuming rebuilds it from those.
   let h = 0;
-  let i = start + minSize;
+  for (let k = Math.max(start + minSize, i - 31); k < i; k++) h = ((h << 1) + g[data[k]!]!) | 0;
   // One inner loop run twice (maskS up to the average size, then maskL),
   // rather than two loops: V8 optimizes the first loop on-stack before the
   // second has type feedback, and two loops kept deoptimizing on every call.
@@ -328,23 +332,33 @@ export function* chunkFile(
     // +1 so a file that fits is read and its EOF seen without growing.
     const win = new Window(2 * maxSize, Math.max(0, size - position) + 1, opts.scratch);
     let eof = false;
-    while (!eof || win.size > 0) {
-      while (!eof && win.size < maxSize) {
-        win.makeRoom();
-        const want = Math.min(readSize, win.room);
-        let bytesRead: number;
-        try {
-          bytesRead = readSync(fd, win.buf, win.len, want, position);
-        } catch (err) {
-          throw ioError('read', err);
+    // Bytes at the front of the window known to hold no cut. A chunk is cut
+    // as soon as its end is read, not once maxSize bytes are held, so a
+    // caller that stops after a few chunks has read little beyond them.
+    let scanned = 0;
+    for (;;) {
+      if (win.size > 0) {
+        const n = findCut(win.buf, win.pos, win.len, gear, params, eof, win.pos + scanned);
+        if (n > 0) {
+          yield win.take(n);
+          scanned = 0;
+          continue;
         }
-        if (bytesRead === 0) eof = true;
-        win.len += bytesRead;
-        position += bytesRead;
+        scanned = win.size;
+      } else if (eof) {
+        break;
       }
-      while (win.size >= maxSize || (eof && win.size > 0)) {
-        yield win.take(findCut(win.buf, win.pos, win.len, gear, params, eof));
+      win.makeRoom();
+      const want = Math.min(readSize, win.room);
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, win.buf, win.len, want, position);
+      } catch (err) {
+        throw ioError('read', err);
       }
+      if (bytesRead === 0) eof = true;
+      win.len += bytesRead;
+      position += bytesRead;
     }
   } finally {
     closeSync(fd);
