@@ -6,9 +6,11 @@
  * redelivered after a crash finds its blobs indexed (or adopts the orphan
  * packs) and stores nothing twice.
  *
- * Orphan packs are adopted before the first batch that has files to read,
- * not at start-up: adopting lists every pack in the repository, which a
- * backup with nothing new to store should not pay for.
+ * Orphan packs are adopted before the first blob is stored, not at
+ * start-up: adopting lists every pack in the repository, which a backup
+ * with nothing new to store should not pay for. The first batch reads and
+ * chunks its files meanwhile: while a scanner walks, that listing shares
+ * the event loop with the walk and took ~0.3 s of a 1.7 s backup.
  */
 import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
 import { Buckets } from '../protocol/resources.ts';
@@ -45,11 +47,10 @@ export async function uploaderHandler(deps: ActorDeps) {
     if (await fragments.get(key)) return; // done before a crash lost the ack
     if (msg.redelivered) await deps.repo.loadIndex();
     const started = Date.now();
-    const uploader = new BatchUploader(deps.repo, writer, deps.workers);
+    const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce });
     const events = decodeEvents(v.events, `batch ${v.seq} of job ${v.jobId}`);
     // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
     const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
-    if (!untouched) await adoptOnce();
     const done = await uploader.process(events, () => ctx.heartbeat());
     await writer.flush();
     const storedBytes = writer.stats.storedBytes - storedReported;

@@ -28,6 +28,17 @@ export interface UploadStats {
   errors: number;
 }
 
+export interface BatchUploaderOptions {
+  /**
+   * Started when a batch has files to read, and awaited before it stores
+   * its first blob; reading and chunking go ahead meanwhile. The uploader
+   * adopts orphan packs here, so that a blob an interrupted writer left in
+   * a stored pack is found indexed and not stored twice. A rejection fails
+   * the whole batch.
+   */
+  readonly beforeStore?: () => Promise<void>;
+}
+
 export class BatchUploader {
   readonly reader = new ContentReader();
   /** Blobs this uploader added (not already stored): what the batch cost the repository. */
@@ -38,16 +49,23 @@ export class BatchUploader {
   private readonly scanner: ContentScanner;
   /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
   private readonly wholeLimit: number;
+  private readonly beforeStore: (() => Promise<void>) | undefined;
+  private storeGate: Promise<void> | undefined;
 
-  constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner) {
+  constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions = {}) {
     this.writer = writer;
     this.scanner = scanner;
     this.wholeLimit = repo.config.chunker.minSize;
+    this.beforeStore = opts.beforeStore;
   }
 
   /** Returns the events with every readable file's content and hash filled in. */
   async process(events: readonly ScanEvent[], onProgress?: () => void): Promise<{ events: ScanEvent[]; errors: number }> {
     const out = events.slice();
+    if (this.beforeStore && events.some((e) => e.t === 'f' && e.path !== undefined)) {
+      this.storeGate = this.beforeStore();
+      this.storeGate.catch(() => {}); // raised below, after the reads, even if nothing gets stored
+    }
     let errors = 0;
     const fail = (i: number, path: string, code: string, message: string): void => {
       errors++;
@@ -87,10 +105,13 @@ export class BatchUploader {
     }
     sendGroup();
     await Promise.all(work);
+    // A large file's errors become error events, so a failed gate is raised here for the batch as a whole.
+    await this.storeGate;
     return { events: out, errors };
   }
 
   private async store(id: Uint8Array, data: Uint8Array): Promise<void> {
+    await this.storeGate;
     const bytes = data.length;
     if (await this.writer.addBlob(BlobType.Data, id, data)) {
       this.added.blobs++;

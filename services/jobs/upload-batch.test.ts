@@ -1,0 +1,103 @@
+/** BatchUploader's store gate: reading goes ahead of it, storing waits for it. */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStorage } from '../storage/memory.ts';
+import { Repository } from '../repo/repository.ts';
+import { RepoWriter } from '../repo/repo-writer.ts';
+import { InlineSealer } from '../repo/sealer.ts';
+import { BlobWorkers } from '../repo/blob-workers.ts';
+import { BlobType } from '../repo/blob.ts';
+import { blobId } from '../crypto/tenant-keys.ts';
+import type { ContentScanner } from '../repo/content.ts';
+import { buildSelection } from '../repo/selection.ts';
+import { walkSource } from './scan-walker.ts';
+import { BatchUploader } from './upload-batch.ts';
+import type { ScanEvent } from './scan-events.ts';
+
+const chunker = { minSize: 64 * 1024, avgSize: 128 * 1024, maxSize: 512 * 1024 };
+
+describe('BatchUploader store gate', () => {
+  let dir: string;
+  let repo: Repository;
+  let workers: BlobWorkers;
+  let small: Buffer;
+  let events: ScanEvent[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-upload-'));
+    small = randomBytes(10_000);
+    await writeFile(join(dir, 'small.bin'), small);
+    await writeFile(join(dir, 'large.bin'), randomBytes(6 * 1024 * 1024));
+    repo = await Repository.init(new MemoryStorage(), 'pw', { kdfMemoryMiB: 1, chunker });
+    workers = new BlobWorkers(repo.config, repo.keys.idKey, { threads: 1 });
+    events = [];
+    for await (const i of walkSource({ repo, selection: buildSelection([dir]) })) events.push(i.event);
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Counts the reads the workers answered. */
+  function counting(): ContentScanner & { answered: number } {
+    const c = {
+      answered: 0,
+      scanSegment: (path: string, start: number, budget: number) => workers.scanSegment(path, start, budget).finally(() => c.answered++),
+      readFiles: (paths: readonly string[]) => workers.readFiles(paths).finally(() => c.answered++),
+    };
+    return c;
+  }
+
+  it('reads and chunks while the gate is shut, stores nothing until it opens, and skips what the gate indexed', async () => {
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const scanner = counting();
+    let open!: () => void;
+    let gateCalls = 0;
+    const uploader = new BatchUploader(repo, writer, scanner, {
+      beforeStore: () => {
+        gateCalls++;
+        return new Promise<void>((resolve) => (open = resolve));
+      },
+    });
+    const done = uploader.process(events);
+    // The whole file, then the large file's first segment and its second, asked for ahead.
+    await vi.waitFor(() => expect(scanner.answered).toBe(3), { timeout: 10_000 });
+    expect(gateCalls).toBe(1);
+    expect(writer.stats.newBlobs).toBe(0);
+    // What adoption does: the small file's blob becomes indexed before the gate opens.
+    const other = new RepoWriter(repo, new InlineSealer());
+    await other.addBlob(BlobType.Data, blobId(repo.keys.idKey, small), new Uint8Array(small));
+    await other.flush();
+    open();
+    const result = await done;
+    await writer.flush();
+    expect(result.errors).toBe(0);
+    expect(uploader.reader.filesRead).toBe(2);
+    expect(uploader.added.blobs).toBe(writer.stats.newBlobs);
+    expect(writer.stats.newBlobs).toBeGreaterThan(20); // the large file's chunks, not the small file
+    const smallNode = result.events.find((e) => e.t === 'f' && e.node.name === 'small.bin');
+    expect(smallNode?.t === 'f' && smallNode.node.content).toEqual([new Uint8Array(blobId(repo.keys.idKey, small))]);
+  });
+
+  it('fails the batch when the gate fails, though a large file would report its own errors per file', async () => {
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const uploader = new BatchUploader(repo, writer, workers, {
+      beforeStore: () => Promise.reject(new Error('listing packs failed')),
+    });
+    const largeOnly = events.filter((e) => !(e.t === 'f' && e.node.name === 'small.bin'));
+    await expect(uploader.process(largeOnly)).rejects.toThrow('listing packs failed');
+    expect(writer.stats.newBlobs).toBe(0);
+  });
+
+  it('does not call the gate for a batch with nothing to read', async () => {
+    const writer = new RepoWriter(repo, new InlineSealer());
+    let gateCalls = 0;
+    const uploader = new BatchUploader(repo, writer, workers, { beforeStore: async () => void gateCalls++ });
+    const unchanged = events.filter((e) => e.t !== 'f');
+    await uploader.process(unchanged);
+    expect(gateCalls).toBe(0);
+  });
+});
