@@ -49,23 +49,20 @@ export class BatchUploader {
   private readonly scanner: ContentScanner;
   /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
   private readonly wholeLimit: number;
-  private readonly beforeStore: (() => Promise<void>) | undefined;
+  private readonly beforeStore: () => Promise<void>;
+  /** Started at the batch's first file to read; stores wait for it. */
   private storeGate: Promise<void> | undefined;
 
   constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions = {}) {
     this.writer = writer;
     this.scanner = scanner;
     this.wholeLimit = repo.config.chunker.minSize;
-    this.beforeStore = opts.beforeStore;
+    this.beforeStore = opts.beforeStore ?? (() => Promise.resolve());
   }
 
   /** Returns the events with every readable file's content and hash filled in. */
   async process(events: readonly ScanEvent[], onProgress?: () => void): Promise<{ events: ScanEvent[]; errors: number }> {
     const out = events.slice();
-    if (this.beforeStore && events.some((e) => e.t === 'f' && e.path !== undefined)) {
-      this.storeGate = this.beforeStore();
-      this.storeGate.catch(() => {}); // raised below, after the reads, even if nothing gets stored
-    }
     let errors = 0;
     const fail = (i: number, path: string, code: string, message: string): void => {
       errors++;
@@ -84,6 +81,10 @@ export class BatchUploader {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       if (e.t !== 'f' || e.path === undefined) continue;
+      if (this.storeGate === undefined) {
+        this.storeGate = this.beforeStore();
+        this.storeGate.catch(() => {}); // raised below, after the reads, even if nothing gets stored
+      }
       if (e.node.size <= this.wholeLimit) {
         group.push(i);
         groupBytes += e.node.size;
