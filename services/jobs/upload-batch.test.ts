@@ -1,6 +1,10 @@
-/** BatchUploader's store gate: reading goes ahead of it, storing waits for it. */
+/**
+ * BatchUploader's store gate: reading goes ahead of it, storing waits for it.
+ * And chunks a scanner leaves out as known: read again when the repository
+ * lacks them after all, and a file that changed between the reads fails alone.
+ */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +16,7 @@ import { BlobWorkers } from '../repo/blob-workers.ts';
 import { BlobType } from '../repo/blob.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import type { ContentScanner } from '../repo/content.ts';
+import type { KnownBlobsHandle } from '../repo/known-blobs.ts';
 import { buildSelection } from '../repo/selection.ts';
 import { walkSource } from './scan-walker.ts';
 import { BatchUploader } from './upload-batch.ts';
@@ -45,8 +50,9 @@ describe('BatchUploader store gate', () => {
   function counting(): ContentScanner & { answered: number } {
     const c = {
       answered: 0,
-      scanSegment: (path: string, start: number, budget: number) => workers.scanSegment(path, start, budget).finally(() => c.answered++),
-      readFiles: (paths: readonly string[]) => workers.readFiles(paths).finally(() => c.answered++),
+      scanSegment: (path: string, start: number, budget: number, known?: KnownBlobsHandle) => workers.scanSegment(path, start, budget, known).finally(() => c.answered++),
+      readFiles: (paths: readonly string[], known?: KnownBlobsHandle) => workers.readFiles(paths, known).finally(() => c.answered++),
+      readRange: (path: string, offset: number, length: number) => workers.readRange(path, offset, length).finally(() => c.answered++),
     };
     return c;
   }
@@ -99,5 +105,87 @@ describe('BatchUploader store gate', () => {
     const unchanged = events.filter((e) => e.t !== 'f');
     await uploader.process(unchanged);
     expect(gateCalls).toBe(0);
+  });
+});
+
+describe('BatchUploader and chunks the known-blobs filter claims', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-upload-known-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A scanner whose filter says yes to everything: every chunk and file comes back without its bytes. */
+  function claimsAll(repo: Repository, onRange: (path: string) => Promise<void> = async () => {}): ContentScanner & { ranges: number } {
+    const w = new BlobWorkers(repo.config, repo.keys.idKey, { threads: 1 });
+    cleanups.push(() => w.close());
+    const c = {
+      ranges: 0,
+      scanSegment: async (path: string, start: number, budget: number) => {
+        const seg = await w.scanSegment(path, start, budget);
+        return { ...seg, chunks: seg.chunks.map(({ data: _data, ...rest }) => rest) };
+      },
+      readFiles: async (paths: readonly string[]) => (await w.readFiles(paths)).map((r) => (r.ok ? { ok: true as const, size: r.size, id: r.id, hash: r.hash } : r)),
+      readRange: async (path: string, offset: number, length: number) => {
+        c.ranges++;
+        await onRange(path);
+        return w.readRange(path, offset, length);
+      },
+    };
+    return c;
+  }
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  async function setUp(name: string): Promise<{ repo: Repository; events: ScanEvent[]; large: Buffer; small: Buffer; src: string }> {
+    const src = join(dir, name);
+    await mkdir(src);
+    const large = randomBytes(3 * 1024 * 1024);
+    const small = randomBytes(20_000);
+    await writeFile(join(src, 'large.bin'), large);
+    await writeFile(join(src, 'small.bin'), small);
+    const repo = await Repository.init(new MemoryStorage(), 'pw', { kdfMemoryMiB: 1, chunker });
+    const events: ScanEvent[] = [];
+    for await (const i of walkSource({ repo, selection: buildSelection([src]) })) events.push(i.event);
+    return { repo, events, large, small, src };
+  }
+
+  it('reads the bytes again when the repository does not have them after all, and stores the file whole', async () => {
+    const { repo, events, large, small } = await setUp('false-positive');
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const scanner = claimsAll(repo);
+    const uploader = new BatchUploader(repo, writer, scanner);
+    const result = await uploader.process(events);
+    await writer.flush();
+    expect(result.errors).toBe(0);
+    expect(scanner.ranges).toBe(writer.stats.newBlobs);
+    const node = (name: string) => result.events.find((e) => e.t === 'f' && e.node.name === name);
+    for (const [name, bytes] of [['large.bin', large], ['small.bin', small]] as const) {
+      const e = node(name);
+      if (e?.t !== 'f') throw new Error(`no file event for ${name}`);
+      const parts = await Promise.all((e.node.content ?? []).map((id) => repo.readBlob(id)));
+      expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('fails only the file whose bytes changed between the scan and the second read', async () => {
+    const { repo, events, small, src } = await setUp('changed');
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const scanner = claimsAll(repo, async (path) => {
+      if (path.endsWith('large.bin')) await writeFile(path, randomBytes(3 * 1024 * 1024));
+    });
+    const uploader = new BatchUploader(repo, writer, scanner);
+    const result = await uploader.process(events);
+    await writer.flush();
+    expect(result.errors).toBe(1);
+    expect(result.events).toContainEqual(expect.objectContaining({ t: 'x', path: join(src, 'large.bin'), code: 'content.changed' }));
+    const ok = result.events.find((e) => e.t === 'f' && e.node.name === 'small.bin');
+    if (ok?.t !== 'f') throw new Error('small.bin was not stored');
+    expect(Buffer.from(await repo.readBlob(ok.node.content![0]!)).equals(small)).toBe(true);
   });
 });

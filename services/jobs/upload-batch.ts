@@ -9,7 +9,9 @@ import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
 import type { TreeNode } from '../repo/tree.ts';
-import { ContentReader, type ContentScanner } from '../repo/content.ts';
+import { ContentErrorCode, ContentReader, type ContentScanner, type FileSegment } from '../repo/content.ts';
+import { FerryError } from '../../protocol/errors.ts';
+import { sameId } from '../repo/ids.ts';
 import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { Semaphore } from '../storage/semaphore.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
@@ -45,6 +47,7 @@ export class BatchUploader {
   readonly added = { blobs: 0, bytes: 0 };
   private readonly groups = new Semaphore(4);
   private readonly large = new Semaphore(2);
+  private readonly repo: Repository;
   private readonly writer: RepoWriter;
   private readonly scanner: ContentScanner;
   /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
@@ -54,6 +57,7 @@ export class BatchUploader {
   private storeGate: Promise<void> | undefined;
 
   constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions = {}) {
+    this.repo = repo;
     this.writer = writer;
     this.scanner = scanner;
     this.wholeLimit = repo.config.chunker.minSize;
@@ -111,12 +115,28 @@ export class BatchUploader {
     return { events: out, errors };
   }
 
-  private async store(id: Uint8Array, data: Uint8Array): Promise<void> {
+  /**
+   * Stores a chunk of `path` at `offset`. A scanner leaves out the bytes of
+   * chunks the repository's known-blobs filter may have; if the writer does
+   * not in fact have one (a false positive of the filter), its bytes are
+   * read again and must still have the ID the scan saw.
+   */
+  private async store(path: string, offset: number, c: { id: Uint8Array; length: number; data?: Uint8Array }): Promise<void> {
     await this.storeGate;
-    const bytes = data.length;
-    if (await this.writer.addBlob(BlobType.Data, id, data)) {
+    let data = c.data;
+    if (data === undefined) {
+      if (this.writer.has(c.id)) return;
+      const again = await this.scanner.readRange(path, offset, c.length);
+      if (!sameId(again.id, c.id)) {
+        throw new FerryError(ContentErrorCode.Changed, `${path} changed while it was read (bytes ${offset}..${offset + c.length} differ on a second read); it is read again by the next backup`, {
+          details: { path, offset },
+        });
+      }
+      data = again.data;
+    }
+    if (await this.writer.addBlob(BlobType.Data, c.id, data)) {
       this.added.blobs++;
-      this.added.bytes += bytes;
+      this.added.bytes += c.length;
     }
   }
 
@@ -129,7 +149,7 @@ export class BatchUploader {
     onProgress: (() => void) | undefined,
   ): Promise<void> {
     const files = members.map((i) => events[i] as ScanEvent & { t: 'f'; path: string });
-    const read = await this.scanner.readFiles(files.map((f) => f.path));
+    const read = await this.scanner.readFiles(files.map((f) => f.path), this.repo.index.known.handle);
     for (let k = 0; k < members.length; k++) {
       const r = read[k]!;
       const f = files[k]!;
@@ -137,9 +157,15 @@ export class BatchUploader {
         fail(members[k]!, f.path, r.code, r.message);
         continue;
       }
-      const size = r.data.length; // store() may hand `data` to a worker thread, detaching it
+      const size = r.size;
       this.reader.noteRead(size, true);
-      if (size > 0) await this.store(r.id, r.data);
+      try {
+        if (size > 0) await this.store(f.path, 0, { id: r.id, length: size, ...(r.data === undefined ? {} : { data: r.data }) });
+      } catch (err) {
+        if (errorCode(err) !== ContentErrorCode.Changed) throw err;
+        fail(members[k]!, f.path, ContentErrorCode.Changed, errorMessage(err));
+        continue;
+      }
       out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
       onProgress?.();
     }
@@ -157,17 +183,18 @@ export class BatchUploader {
     const content: Uint8Array[] = [];
     let size = 0;
     let first = true;
-    let pending = this.scanner.scanSegment(path, 0, SEGMENT_BYTES);
+    const scan = (start: number): Promise<FileSegment> => this.scanner.scanSegment(path, start, SEGMENT_BYTES, this.repo.index.known.handle);
+    let pending = scan(0);
     try {
       for (;;) {
         const seg = await pending;
-        if (!seg.eof) pending = this.scanner.scanSegment(path, seg.next, SEGMENT_BYTES);
+        if (!seg.eof) pending = scan(seg.next);
         qx.merge(seg.hashFold, seg.next);
         let bytes = 0;
         for (const c of seg.chunks) {
-          bytes += c.data.length; // before store(), which may detach c.data
+          bytes += c.length;
           content.push(c.id);
-          await this.store(c.id, c.data);
+          await this.store(path, c.offset, c);
         }
         this.reader.noteRead(bytes, first);
         first = false;

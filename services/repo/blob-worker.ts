@@ -1,8 +1,9 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
- * Four tasks: `scan` chunks a segment of a file with FastCDC, IDs each
+ * Five tasks: `scan` chunks a segment of a file with FastCDC, IDs each
  * chunk and folds the segment into the file's QuickXorHash; `read` reads
- * small files whole, IDs and hashes them; `seal` compresses and encrypts a
+ * small files whole, IDs and hashes them; `range` reads the bytes of one
+ * chunk again; `seal` compresses and encrypts a
  * batch of blobs for one pack; `place` opens
  * restored blobs and writes them into files. All are CPU-bound, which is
  * why they live here.
@@ -15,7 +16,8 @@ import { blobId } from '../crypto/tenant-keys.ts';
 import { sealBlob } from './blob.ts';
 import type { BlobTask } from './blob-tasks.ts';
 import type { FileChunk, FileSegment, WholeFile } from './content.ts';
-import { readWholeSync } from './read-whole.ts';
+import { readRangeSync, readWholeSync } from './read-whole.ts';
+import { KnownBlobsView } from './known-blobs.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { placeBlobs } from './place-blobs.ts';
 import { GarbageBudget } from '../workers/garbage-budget.ts';
@@ -24,6 +26,8 @@ const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; a
 const gear = gearTable(init.gearSeed);
 /** The chunker's read window, reused by every scan on this thread (scans are synchronous: one at a time). */
 let scratch: Uint8Array | undefined;
+/** Whole files are read into this when only a few of them will be kept (see `read`). */
+let wholeScratch: Uint8Array | undefined;
 
 /** Sealing and placing leave their inputs and intermediate buffers behind: collect every 16 MiB of them. */
 const garbage = new GarbageBudget(16 * 1024 * 1024);
@@ -48,26 +52,45 @@ serveTasks((task: BlobTask) => {
   if (task.op === 'read') {
     // Synchronous reads: this thread has nothing else to do, and a sync read
     // costs a few syscalls where an async one also costs thread-pool hand-offs.
+    const known = task.known === undefined ? undefined : new KnownBlobsView(task.known);
+    if (known !== undefined) wholeScratch ??= new Uint8Array(init.chunker.minSize);
     const transfer: ArrayBuffer[] = [];
     const result = task.paths.map((path): WholeFile => {
       try {
-        const data = readWholeSync(path);
-        transfer.push(data.buffer as ArrayBuffer);
-        return { ok: true, data, id: blobId(init.idKey, data), hash: hash64(new QuickXorHash().update(data).digest()) };
+        const bytes = readWholeSync(path, known === undefined ? undefined : wholeScratch);
+        const id = blobId(init.idKey, bytes);
+        const hash = hash64(new QuickXorHash().update(bytes).digest());
+        const data = known?.mayHave(id) ? undefined : ownBuffer(bytes);
+        if (data !== undefined) transfer.push(data.buffer as ArrayBuffer);
+        return { ok: true, size: bytes.length, id, hash, ...(data === undefined ? {} : { data }) };
       } catch (err) {
         return { ok: false, code: errorCode(err), message: errorMessage(err) };
       }
     });
     return { result, transfer };
   }
+  if (task.op === 'range') {
+    const data = readRangeSync(task.path, task.offset, task.length);
+    return { result: { id: blobId(init.idKey, data), data }, transfer: [data.buffer as ArrayBuffer] };
+  }
+  const known = task.known === undefined ? undefined : new KnownBlobsView(task.known);
   const chunks: FileChunk[] = [];
+  const transfer: ArrayBuffer[] = [];
   const qx = new QuickXorHash(task.start);
   let offset = task.start;
   let eof = true;
   scratch ??= new Uint8Array(2 * init.chunker.maxSize);
-  for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch })) {
-    chunks.push({ id: blobId(init.idKey, c), offset, data: c });
+  // Views into the read window: only the chunks the repository lacks are copied out.
+  for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch, views: true })) {
+    const id = blobId(init.idKey, c);
     qx.update(c);
+    if (known?.mayHave(id)) {
+      chunks.push({ id, offset, length: c.length });
+    } else {
+      const data = c.slice();
+      transfer.push(data.buffer);
+      chunks.push({ id, offset, length: c.length, data });
+    }
     offset += c.length;
     if (offset - task.start >= task.budget) {
       eof = false; // leaving the loop closes the file; the caller asks again from `offset`
@@ -75,5 +98,5 @@ serveTasks((task: BlobTask) => {
     }
   }
   const result: FileSegment = { chunks, next: offset, eof, hashFold: qx.fold() };
-  return { result, transfer: chunks.map((c) => c.data.buffer as ArrayBuffer) };
+  return { result, transfer };
 });

@@ -8,6 +8,7 @@ import { chunkLengths, gearTable, type ChunkerParams } from './chunker.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { QuickXorHash, hash64, quickXor } from '../hash/quickxor.ts';
 import type { RepoConfig } from './config.ts';
+import { KnownBlobs } from './known-blobs.ts';
 
 const params: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const seed = randomBytes(32);
@@ -34,7 +35,8 @@ async function scanAll(path: string, budget: number): Promise<{ lengths: number[
     const seg = await workers.scanSegment(path, start, budget);
     qx.merge(seg.hashFold, seg.next);
     for (const c of seg.chunks) {
-      idsOk &&= c.offset === pos && Buffer.from(blobId(idKey, c.data)).equals(c.id);
+      if (c.data === undefined) throw new Error('a scan without a known-blobs filter returned a chunk without its bytes');
+      idsOk &&= c.offset === pos && c.length === c.data.length && Buffer.from(blobId(idKey, c.data)).equals(c.id);
       pos += c.data.length;
       parts.push(c.data);
     }
@@ -68,9 +70,46 @@ describe('BlobWorkers', () => {
     const [ra, missing, empty] = await workers.readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'empty')]);
     expect(ra).toMatchObject({ ok: true, hash: hash64(quickXor(a)) });
     if (!ra?.ok) throw new Error('unreachable');
-    expect(Buffer.from(ra.data).equals(a)).toBe(true);
+    expect(ra.size).toBe(a.length);
+    expect(Buffer.from(ra.data!).equals(a)).toBe(true);
     expect(Buffer.from(ra.id).equals(Buffer.from(blobId(idKey, a)))).toBe(true);
     expect(missing).toMatchObject({ ok: false, code: 'ENOENT' });
     expect(empty).toMatchObject({ ok: true, hash: hash64(quickXor(new Uint8Array(0))) });
+  });
+
+  it('leaves out the bytes of chunks and files the known-blobs filter may have, and reads a range again', async () => {
+    const data = randomBytes(600_000);
+    const small = randomBytes(3000);
+    const path = join(dir, 'known');
+    writeFileSync(path, data);
+    writeFileSync(join(dir, 'small-known'), small);
+    writeFileSync(join(dir, 'small-new'), randomBytes(3000));
+    const lengths = chunkLengths(data, gearTable(seed), params);
+    expect(lengths.length).toBeGreaterThan(3);
+    const known = new KnownBlobs();
+    let at = 0;
+    const knownOffsets = new Set<number>();
+    for (const [i, len] of lengths.entries()) {
+      if (i % 2 === 0) {
+        known.add(blobId(idKey, data.subarray(at, at + len)));
+        knownOffsets.add(at);
+      }
+      at += len;
+    }
+    known.add(blobId(idKey, small));
+    const seg = await workers.scanSegment(path, 0, data.length + 1, known.handle);
+    expect(seg.eof).toBe(true);
+    expect(seg.chunks.map((c) => c.length)).toEqual(lengths);
+    for (const c of seg.chunks) {
+      expect(c.data === undefined).toBe(knownOffsets.has(c.offset));
+      const again = await workers.readRange(path, c.offset, c.length);
+      expect(Buffer.from(again.data).equals(data.subarray(c.offset, c.offset + c.length))).toBe(true);
+      expect(Buffer.from(again.id).equals(Buffer.from(c.id))).toBe(true);
+      if (c.data !== undefined) expect(Buffer.from(c.data).equals(Buffer.from(again.data))).toBe(true);
+    }
+    const [k, n] = await workers.readFiles([join(dir, 'small-known'), join(dir, 'small-new')], known.handle);
+    expect(k).toMatchObject({ ok: true, size: 3000, hash: hash64(quickXor(small)) });
+    expect(k?.ok && k.data).toBeUndefined();
+    expect(n?.ok && n.data?.length).toBe(3000);
   });
 });

@@ -9,6 +9,7 @@ import type { RepoConfig } from './config.ts';
 import type { ContentScanner, FileSegment, WholeFile } from './content.ts';
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
+import type { KnownBlobsHandle } from './known-blobs.ts';
 import type { BlobPlacer, PlaceResult, PlaceTask } from './place-blobs.ts';
 
 const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
@@ -33,9 +34,14 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
     return this.pool.run<Uint8Array[]>(task, transfer);
   }
 
-  async scanSegment(path: string, start: number, budget: number): Promise<FileSegment> {
-    const task: BlobTask = { op: 'scan', path, start, budget };
+  async scanSegment(path: string, start: number, budget: number, known?: KnownBlobsHandle): Promise<FileSegment> {
+    const task: BlobTask = { op: 'scan', path, start, budget, ...(known === undefined ? {} : { known }) };
     return this.pool.run<FileSegment>(task);
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<{ id: Uint8Array; data: Uint8Array }> {
+    const task: BlobTask = { op: 'range', path, offset, length };
+    return this.pool.run<{ id: Uint8Array; data: Uint8Array }>(task);
   }
 
   async place(task: PlaceTask): Promise<PlaceResult> {
@@ -43,8 +49,8 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
     return this.pool.run<PlaceResult>(task, buf ? [buf] : []);
   }
 
-  async readFiles(paths: readonly string[]): Promise<WholeFile[]> {
-    const task: BlobTask = { op: 'read', paths };
+  async readFiles(paths: readonly string[], known?: KnownBlobsHandle): Promise<WholeFile[]> {
+    const task: BlobTask = { op: 'read', paths, ...(known === undefined ? {} : { known }) };
     return this.pool.run<WholeFile[]>(task);
   }
 

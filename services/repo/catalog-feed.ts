@@ -15,6 +15,7 @@ import type { Repository } from './repository.ts';
 import type { Snapshot } from './snapshot.ts';
 import { NodeType, type TreeNode } from './tree.ts';
 import { splitPath } from './selection.ts';
+import { sameId } from './ids.ts';
 
 const kindOf = (n: TreeNode): NodeKind =>
   n.type === NodeType.File ? 'file' : n.type === NodeType.Dir ? 'dir' : n.type === NodeType.Symlink ? 'symlink' : 'other';
@@ -40,8 +41,4 @@ export async function* catalogListings(repo: Repository, snap: Snapshot, base?: 
     return dirs;
   }
   yield* visit(snap.tree, [], samePaths ? base.tree : undefined);
-}
-
-function sameId(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -212,9 +212,9 @@ class Window {
     this.buf = next;
   }
 
-  /** Cuts one chunk (a fresh copy) off the front. */
-  take(length: number): Uint8Array {
-    const chunk = this.buf.slice(this.pos, this.pos + length);
+  /** Cuts one chunk off the front: a fresh copy, or a view valid until the window changes. */
+  take(length: number, view = false): Uint8Array {
+    const chunk = view ? this.buf.subarray(this.pos, this.pos + length) : this.buf.slice(this.pos, this.pos + length);
     this.pos += length;
     return chunk;
   }
@@ -278,12 +278,19 @@ export interface ChunkFileOptions {
    * per file.
    */
   readonly scratch?: Uint8Array;
+  /**
+   * Yield views into the read window, valid only until the next chunk is
+   * asked for, instead of fresh copies: for a consumer that keeps few of the
+   * chunks, which then copies just those.
+   */
+  readonly views?: boolean;
 }
 
 /**
  * Chunks a file, reading into a reused window of at most 2 * maxSize bytes
  * (sized down for small files). Boundaries equal chunkLengths() over the
- * file's bytes; yielded chunks are fresh buffers. The file is closed when
+ * file's bytes; yielded chunks are fresh buffers (or views, see
+ * ChunkFileOptions.views). The file is closed when
  * the generator finishes or is abandoned (return()). I/O failures throw
  * FerryError `chunker.io` carrying the OS error as cause.
  *
@@ -307,6 +314,7 @@ export function* chunkFile(
     throw new FerryError(ChunkerErrorCode.BadParams, `start must be a non-negative integer, got ${opts.start}`);
   }
   const { maxSize } = params;
+  const views = opts.views === true;
   const ioError = (op: string, cause: unknown): FerryError => {
     const code = (cause as { code?: unknown } | null)?.code;
     return new FerryError(ChunkerErrorCode.Io, `${op} ${path}: ${(cause as Error)?.message ?? String(cause)}`, {
@@ -340,7 +348,7 @@ export function* chunkFile(
       if (win.size > 0) {
         const n = findCut(win.buf, win.pos, win.len, gear, params, eof, win.pos + scanned);
         if (n > 0) {
-          yield win.take(n);
+          yield win.take(n, views);
           scanned = 0;
           continue;
         }

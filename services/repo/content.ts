@@ -3,12 +3,25 @@
  * reads is counted by a ContentReader, which counts files and bytes; that is
  * how tests prove an unchanged backup reads nothing.
  */
+import type { KnownBlobsHandle } from './known-blobs.ts';
 
+export const ContentErrorCode = {
+  /** A file's bytes differed between two reads of the same backup. */
+  Changed: 'content.changed',
+} as const;
+
+/**
+ * One chunk of a file. `data` is left out when the scanner's known-blobs
+ * filter said the repository may have the chunk already: the caller confirms
+ * that with the index, and reads the range again (readRange) in the rare
+ * case the filter was wrong.
+ */
 export interface FileChunk {
   readonly id: Uint8Array;
   /** Offset of the chunk in its file. */
   readonly offset: number;
-  readonly data: Uint8Array;
+  readonly length: number;
+  readonly data?: Uint8Array;
 }
 
 /**
@@ -25,9 +38,9 @@ export interface FileSegment {
   readonly hashFold: Uint8Array;
 }
 
-/** A whole file read as one blob, or why it could not be read. */
+/** A whole file read as one blob (its bytes left out as for FileChunk), or why it could not be read. */
 export type WholeFile =
-  | { readonly ok: true; readonly data: Uint8Array; readonly id: Uint8Array; readonly hash: bigint }
+  | { readonly ok: true; readonly size: number; readonly data?: Uint8Array; readonly id: Uint8Array; readonly hash: bigint }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Chunks, hashes and IDs files. Implemented on worker threads (blob-workers.ts). */
@@ -37,16 +50,23 @@ export interface ContentScanner {
    * previous segment (a chunk boundary, so the cuts equal those of chunking
    * the whole file at once), and returns chunks until at least `budget` bytes
    * or the end of the file. Memory per call is bounded by budget + the
-   * largest chunk, whatever the file's size.
+   * largest chunk, whatever the file's size. Chunks `known` may have come
+   * back without their bytes.
    */
-  scanSegment(path: string, start: number, budget: number): Promise<FileSegment>;
+  scanSegment(path: string, start: number, budget: number, known?: KnownBlobsHandle): Promise<FileSegment>;
   /**
    * Reads each file whole, as one blob: its bytes, blob ID and content hash.
    * For files no longer than the chunker's minimum size, which are always one
    * chunk. Results are in the order of `paths`; a file that cannot be read
    * comes back as its error and does not affect the others.
    */
-  readFiles(paths: readonly string[]): Promise<WholeFile[]>;
+  readFiles(paths: readonly string[], known?: KnownBlobsHandle): Promise<WholeFile[]>;
+  /**
+   * Reads `length` bytes of `path` from `offset` (fewer if the file ends
+   * first) with their blob ID: the bytes of a chunk a scan left out, for
+   * the caller to check against the ID the scan reported.
+   */
+  readRange(path: string, offset: number, length: number): Promise<{ readonly id: Uint8Array; readonly data: Uint8Array }>;
 }
 
 export class ContentReader {

@@ -4,6 +4,8 @@ import { RepoError, RepoErrorCode } from './errors.ts';
 
 export type Id = Uint8Array;
 
+export const sameId = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
 export const toHex = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 
 export function fromHex(hex: string, what = 'id'): Id {

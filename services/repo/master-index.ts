@@ -7,12 +7,16 @@
  * bits are uniform). About 60 bytes per blob instead of ~200, no object per
  * blob for the collector to trace, and a lookup makes no string. The first
  * location recorded for a blob wins, as with any duplicate in index files.
+ *
+ * Every ID also goes into `known`, a Bloom filter in shared memory that
+ * the chunking threads consult (known-blobs.ts); 2 to 4 bytes more per blob.
  */
 import { idKey } from './ids.ts';
 import { packName, type PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { PackEntry } from './index-file.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
+import { KnownBlobs } from './known-blobs.ts';
 
 export interface PackRef {
   readonly id: Uint8Array;
@@ -67,6 +71,15 @@ export class MasterIndex {
   private readonly packRefs: PackRef[] = [];
   /** Index object names loaded so far (the hex IDs). */
   readonly indexIds = new Set<string>();
+  #known = new KnownBlobs();
+
+  /**
+   * Every blob ID in this index, and any other a writer adds (RepoWriter
+   * queues a blob here before its pack is saved); see known-blobs.ts.
+   */
+  get known(): KnownBlobs {
+    return this.#known;
+  }
 
   addPack(p: PackEntry): void {
     const key = idKey(p.id);
@@ -92,6 +105,7 @@ export class MasterIndex {
       this.offsets[e] = b.offset;
       this.lengths[e] = b.length;
       this.rawLengths[e] = b.rawLength;
+      this.#known.add(b.id);
       if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
       else this.place(e);
     }
@@ -127,6 +141,8 @@ export class MasterIndex {
     while (cap < n) cap *= 2;
     this.setColumns(c, cap);
     this.count = n;
+    this.#known = new KnownBlobs(n);
+    for (let e = 0; e < n; e++) this.#known.add(c.ids.subarray(e * ID, e * ID + ID));
     for (const p of c.packs) {
       this.packs.set(idKey(p.id), this.packRefs.length);
       this.packRefs.push({ id: new Uint8Array(p.id), name: packName(p.kind, p.id), kind: p.kind, epk: new Uint8Array(p.epk), dataEnd: p.dataEnd });

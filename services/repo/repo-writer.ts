@@ -99,6 +99,7 @@ export class RepoWriter {
     const k = idKey(id);
     if (this.added.has(k)) return false;
     this.added.add(k);
+    this.repo.index.known.add(id);
     this.stats.newBlobs++;
     this.stats.newBytes += data.length;
     const kind = type === BlobType.Tree ? PackKind.Tree : PackKind.Data;
