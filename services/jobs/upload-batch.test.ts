@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStorage } from '../storage/memory.ts';
+import { stubStorage } from '../storage/stub.ts';
+import { mapFsError } from '../storage/fs-errors.ts';
 import { Repository } from '../repo/repository.ts';
 import { RepoWriter } from '../repo/repo-writer.ts';
 import { InlineSealer } from '../repo/sealer.ts';
@@ -187,5 +189,43 @@ describe('BatchUploader and chunks the known-blobs filter claims', () => {
     const ok = result.events.find((e) => e.t === 'f' && e.node.name === 'small.bin');
     if (ok?.t !== 'f') throw new Error('small.bin was not stored');
     expect(Buffer.from(await repo.readBlob(ok.node.content![0]!)).equals(small)).toBe(true);
+  });
+
+  it('fails alone a small file that is gone when its bytes are read again', async () => {
+    const { repo, events, large, src } = await setUp('gone');
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const scanner = claimsAll(repo, async (path) => {
+      if (path.endsWith('small.bin')) await rm(path, { force: true });
+    });
+    const result = await new BatchUploader(repo, writer, scanner).process(events);
+    await writer.flush();
+    expect(result.errors).toBe(1);
+    expect(result.events).toContainEqual(expect.objectContaining({ t: 'x', path: join(src, 'small.bin') }));
+    const ok = result.events.find((e) => e.t === 'f' && e.node.name === 'large.bin');
+    if (ok?.t !== 'f') throw new Error('large.bin was not stored');
+    const parts = await Promise.all((ok.node.content ?? []).map((id) => repo.readBlob(id)));
+    expect(Buffer.concat(parts).equals(large)).toBe(true);
+  });
+});
+
+describe('BatchUploader when the repository cannot be written', () => {
+  it('fails the batch with the storage error instead of reporting it as each file\'s', async () => {
+    const src = await mkdtemp(join(tmpdir(), 'ferry-upload-full-'));
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const storage = stubStorage({ save: async (name, data) => (name.startsWith('data/') ? Promise.reject(mapFsError(full, name)) : inner.save(name, data)) });
+    const inner = new MemoryStorage();
+    const repo = await Repository.init(storage, 'pw', { kdfMemoryMiB: 1, chunker, packSize: 1024 * 1024 });
+    const workers = new BlobWorkers(repo.config, repo.keys.idKey, { threads: 1 });
+    try {
+      await writeFile(join(src, 'a.bin'), randomBytes(3 * 1024 * 1024));
+      await writeFile(join(src, 'b.bin'), randomBytes(3 * 1024 * 1024));
+      const events: ScanEvent[] = [];
+      for await (const i of walkSource({ repo, selection: buildSelection([src]) })) events.push(i.event);
+      const writer = new RepoWriter(repo, new InlineSealer());
+      await expect(new BatchUploader(repo, writer, workers).process(events)).rejects.toMatchObject({ code: 'storage.no-space' });
+    } finally {
+      await workers.close();
+      await rm(src, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,10 @@
  * Uploader work on one batch: reads, chunks and stores the content of every
  * file event that has no content yet, and returns the batch with content
  * filled in. A file that cannot be read becomes an error event; the rest of
- * the batch goes on. The caller makes the blobs durable (RepoWriter.flush)
- * before it publishes the result.
+ * the batch goes on. A failure to store (the repository writer's, or the
+ * store gate's) rejects the whole batch instead: it is no file's fault.
+ * The caller makes the blobs durable (RepoWriter.flush) before it
+ * publishes the result.
  */
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
@@ -55,6 +57,12 @@ export class BatchUploader {
   private readonly beforeStore: () => Promise<void>;
   /** Started at the batch's first file to read; stores wait for it. */
   private storeGate: Promise<void> | undefined;
+  /**
+   * Failures of the gate and of the repository writer. They fail the whole
+   * batch: a file that cannot be read becomes an error event, but a disk
+   * that is full is not the file's fault, and no other file could be stored.
+   */
+  private readonly batchErrors = new WeakSet<object>();
 
   constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions = {}) {
     this.repo = repo;
@@ -103,6 +111,7 @@ export class BatchUploader {
             out[i] = { t: 'f', node: await this.saveLarge(path, meta) };
             onProgress?.();
           } catch (err) {
+            if (this.batchErrors.has(err as object)) throw err;
             fail(i, path, errorCode(err), errorMessage(err));
           }
         }),
@@ -110,9 +119,19 @@ export class BatchUploader {
     }
     sendGroup();
     await Promise.all(work);
-    // A large file's errors become error events, so a failed gate is raised here for the batch as a whole.
+    // Raised here too when no file got as far as storing.
     await this.storeGate;
     return { events: out, errors };
+  }
+
+  /** Marks a rejection of `p` as one that fails the batch (batchErrors). */
+  private async batchLevel<T>(p: Promise<T> | undefined): Promise<T | undefined> {
+    try {
+      return await p;
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) this.batchErrors.add(err);
+      throw err;
+    }
   }
 
   /**
@@ -122,7 +141,7 @@ export class BatchUploader {
    * read again and must still have the ID the scan saw.
    */
   private async store(path: string, offset: number, c: { id: Uint8Array; length: number; data?: Uint8Array }): Promise<void> {
-    await this.storeGate;
+    await this.batchLevel(this.storeGate);
     let data = c.data;
     if (data === undefined) {
       if (this.writer.has(c.id)) return;
@@ -134,7 +153,7 @@ export class BatchUploader {
       }
       data = again.data;
     }
-    if (await this.writer.addBlob(BlobType.Data, c.id, data)) {
+    if (await this.batchLevel(this.writer.addBlob(BlobType.Data, c.id, data))) {
       this.added.blobs++;
       this.added.bytes += c.length;
     }
@@ -162,8 +181,8 @@ export class BatchUploader {
       try {
         if (size > 0) await this.store(f.path, 0, { id: r.id, length: size, ...(r.data === undefined ? {} : { data: r.data }) });
       } catch (err) {
-        if (errorCode(err) !== ContentErrorCode.Changed) throw err;
-        fail(members[k]!, f.path, ContentErrorCode.Changed, errorMessage(err));
+        if (this.batchErrors.has(err as object)) throw err;
+        fail(members[k]!, f.path, errorCode(err), errorMessage(err));
         continue;
       }
       out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
