@@ -70,11 +70,12 @@ describe('actors on a 3-node NATS cluster', () => {
 
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
-    // Wait until the job is under way (the coordinator published its first event), then a little more.
+    // Wait until the job is under way (the coordinator published its first event), then a moment more:
+    // not a second, which a backup of this source can now finish in.
     await retry('job started', async () => {
       if ((await jsm.streams.info(Streams.Events)).state.messages === 0) throw new Error('no job events yet');
     }, 60_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 200));
     expect(finished, 'the backup must still be running when the node dies').toBe(false);
 
     const leader = (await jsm.streams.info(Streams.Work)).cluster?.leader;

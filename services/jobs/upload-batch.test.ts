@@ -212,8 +212,16 @@ describe('BatchUploader when the repository cannot be written', () => {
   it('fails the batch with the storage error instead of reporting it as each file\'s', async () => {
     const src = await mkdtemp(join(tmpdir(), 'ferry-upload-full-'));
     const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-    const storage = stubStorage({ save: async (name, data) => (name.startsWith('data/') ? Promise.reject(mapFsError(full, name)) : inner.save(name, data)) });
     const inner = new MemoryStorage();
+    const storage = stubStorage(
+      {
+        writer: async () => {
+          const w = await inner.writer();
+          return { ...w, commit: (name: string) => (name.startsWith('data/') ? Promise.reject(mapFsError(full, name)) : w.commit(name)) };
+        },
+      },
+      inner,
+    );
     const repo = await Repository.init(storage, 'pw', { kdfMemoryMiB: 1, chunker, packSize: 1024 * 1024 });
     const workers = new BlobWorkers(repo.config, repo.keys.idKey, { threads: 1 });
     try {

@@ -33,6 +33,7 @@ function counting(inner: Storage): Storage & { indexLoads: number } {
     stat: (name: string) => inner.stat(name),
     list: (prefix: string) => inner.list(prefix),
     remove: (name: string) => inner.remove(name),
+    writer: () => inner.writer(),
     close: async () => {},
   };
   return view;

@@ -4,46 +4,43 @@ import { PackBuilder, readPackTrailer } from './pack.ts';
 import { PackKind } from './layout.ts';
 import { BlobType } from './blob.ts';
 import { sha256 } from './ids.ts';
+import { MemoryStorage } from '../storage/memory.ts';
+import { collect } from '../storage/conformance.ts';
+import type { ObjectWriter } from '../storage/storage.ts';
 
 const epk = randomBytes(32);
 const key = randomBytes(32);
 const trailerKey = randomBytes(32);
-const blobs = [randomBytes(100), randomBytes(5000), randomBytes(1), randomBytes(70_000)].map((sealed, i) => ({ id: randomBytes(32), sealed, rawLength: sealed.length + i }));
-
-function build(buffer?: Uint8Array): ReturnType<PackBuilder['finish']> & { builder: PackBuilder } {
-  const builder = new PackBuilder(PackKind.Data, epk, key, trailerKey, buffer);
-  for (const b of blobs) builder.append(b.id, BlobType.Data, b.sealed, b.rawLength);
-  return { builder, ...builder.finish() };
-}
+// Small blobs are gathered into one write, a large one goes alone: both paths keep the order.
+const blobs = [randomBytes(100), randomBytes(5000), randomBytes(1_500_000), randomBytes(1), randomBytes(70_000)].map((sealed, i) => ({ id: randomBytes(32), sealed, rawLength: sealed.length + i }));
 
 describe('PackBuilder', () => {
-  it('builds the same pack in a buffer it outgrows as in its own', () => {
-    const own = build();
-    const small = build(new Uint8Array(64));
-    expect(small.builder.buffer.length).toBeGreaterThanOrEqual(small.bytes.length);
-    expect(small.bytes.length).toBe(own.bytes.length);
-    // Header and blobs are the same bytes; the trailers differ only in their random nonce.
-    const dataEnd = own.entry.blobs.at(-1)!.offset + own.entry.blobs.at(-1)!.length;
-    expect(Buffer.from(small.bytes.subarray(0, dataEnd)).equals(Buffer.from(own.bytes.subarray(0, dataEnd)))).toBe(true);
-    expect(small.id).toEqual(sha256(small.bytes));
-    const parsed = readPackTrailer(small.bytes, () => trailerKey, 'pack');
-    expect(parsed.blobs.map((b) => [b.offset, b.length, b.rawLength])).toEqual(own.entry.blobs.map((b) => [b.offset, b.length, b.rawLength]));
-    for (const [i, b] of parsed.blobs.entries()) expect(Buffer.from(small.bytes.subarray(b.offset, b.offset + b.length)).equals(blobs[i]!.sealed)).toBe(true);
+  it('writes the pack piece by piece to a writer that is still starting, and names it by its SHA-256', async () => {
+    const storage = new MemoryStorage();
+    let started!: (w: ObjectWriter) => void;
+    const builder = new PackBuilder(PackKind.Data, epk, key, trailerKey, new Promise((resolve) => (started = resolve)));
+    for (const b of blobs) builder.append(b.id, BlobType.Data, b.sealed, b.rawLength);
+    const writer = await storage.writer();
+    started(writer);
+    const { id, size, entry } = await builder.finish();
+    await writer.commit('pack');
+    const bytes = await storage.load('pack');
+    expect(size).toBe(bytes.length);
+    expect(id).toEqual(sha256(bytes));
+    expect(bytes[5]).toBe(PackKind.Data);
+    const parsed = readPackTrailer(bytes, () => trailerKey, 'pack');
+    expect(parsed.blobs.map((b) => [b.offset, b.length, b.rawLength])).toEqual(entry.blobs.map((b) => [b.offset, b.length, b.rawLength]));
+    for (const [i, b] of parsed.blobs.entries()) expect(Buffer.from(bytes.subarray(b.offset, b.offset + b.length)).equals(blobs[i]!.sealed)).toBe(true);
   });
 
-  it('reuses a buffer: a second pack in it is whole and the first one\'s bytes are not needed', () => {
-    const buffer = new Uint8Array(200_000);
-    const first = build(buffer);
-    expect(first.builder.buffer).toBe(buffer);
-    const firstCopy = Buffer.from(first.bytes);
-    const second = new PackBuilder(PackKind.Tree, epk, key, trailerKey, buffer);
-    second.append(blobs[0]!.id, BlobType.Tree, blobs[0]!.sealed, 100);
-    const out = second.finish();
-    expect(out.bytes.buffer).toBe(buffer.buffer);
-    expect(out.bytes[5]).toBe(PackKind.Tree);
-    const parsed = readPackTrailer(out.bytes, () => trailerKey, 'pack');
-    expect(parsed.blobs).toHaveLength(1);
-    expect(parsed.kind).toBe(PackKind.Tree);
-    expect(readPackTrailer(firstCopy, () => trailerKey, 'pack').blobs).toHaveLength(blobs.length);
+  it('raises a failed write from finish(), and the writer then publishes nothing', async () => {
+    const storage = new MemoryStorage();
+    const writer = await storage.writer();
+    const failing: ObjectWriter = { ...writer, write: () => Promise.reject(new Error('disk on fire')) };
+    const builder = new PackBuilder(PackKind.Tree, epk, key, trailerKey, Promise.resolve(failing));
+    builder.append(blobs[0]!.id, BlobType.Tree, blobs[0]!.sealed, 100);
+    await expect(builder.finish()).rejects.toThrow('disk on fire');
+    await writer.abort();
+    expect(await collect(storage.list(''))).toEqual([]);
   });
 });

@@ -13,12 +13,15 @@
 import { open, seal } from '../crypto/aead.ts';
 import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
-import { sha256 } from './ids.ts';
+import { createHash } from 'node:crypto';
+import type { ObjectWriter } from '../storage/storage.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { BlobEntry, PackEntry } from './index-file.ts';
 
 export const PACK_HEADER_BYTES = 40;
+/** Sealed blobs smaller than this are written to storage together, up to about this much at once. */
+const GATHER_BYTES = 1024 * 1024;
 const MAGIC = Buffer.from('FRYP', 'latin1');
 
 function header(kind: PackKind, epk: Uint8Array): Uint8Array {
@@ -33,28 +36,38 @@ function header(kind: PackKind, epk: Uint8Array): Uint8Array {
 const trailerAad = (h: Uint8Array): Uint8Array => Buffer.concat([MAGIC, h]);
 
 /**
- * Collects sealed blobs for one pack in memory; finish() produces the file.
- * Blobs are copied into one buffer as they arrive, which the caller may
- * hand in and take back for the next pack once the file is saved: a fresh
- * pack-sized allocation per pack costs its page faults again every time,
- * while copying into memory already mapped costs only the copy.
+ * Writes one pack blob by blob into an ObjectWriter, so a pack is never held
+ * in memory whole: each sealed blob goes out as it arrives, and the pack ID
+ * (SHA-256 of the whole file) is hashed on the way. finish() appends the
+ * trailer and returns the ID; the caller then commits the writer under
+ * packName(kind, id), or aborts it.
  */
 export class PackBuilder {
   readonly kind: PackKind;
   readonly epk: Uint8Array;
   readonly key: Uint8Array;
   private readonly trailerKey: Uint8Array;
+  private readonly header: Uint8Array;
+  private readonly out: Promise<ObjectWriter>;
   private readonly entries: BlobEntry[] = [];
-  private buf: Uint8Array;
-  private offset = PACK_HEADER_BYTES;
+  private readonly hash = createHash('sha256');
+  /** Writes not settled yet; finish() waits for them and raises the first failure. */
+  private readonly writes = new Set<Promise<void>>();
+  private failure: unknown;
+  private offset = 0;
+  /** Small pieces gathered into one write: a tree pack holds thousands of blobs of a few hundred bytes. */
+  private gathered: Uint8Array[] = [];
+  private gatheredBytes = 0;
 
-  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array, buffer?: Uint8Array) {
+  /** `out` may still be starting: pieces are written, in order, once it is there. */
+  constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array, out: Promise<ObjectWriter>) {
     this.kind = kind;
     this.epk = epk;
     this.key = key;
     this.trailerKey = trailerKey;
-    this.buf = buffer !== undefined && buffer.length >= PACK_HEADER_BYTES ? buffer : new Uint8Array(64 * 1024);
-    this.buf.set(header(kind, epk), 0);
+    this.out = out;
+    this.header = header(kind, epk);
+    this.put(this.header);
   }
 
   get size(): number {
@@ -65,39 +78,58 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  /** The buffer the pack is built in: reusable once finish()'s bytes are no longer needed. It grows when a pack outgrows it. */
-  get buffer(): Uint8Array {
-    return this.buf;
-  }
-
   append(id: Uint8Array, type: BlobType, sealed: Uint8Array, rawLength: number): void {
     this.entries.push({ id, type, offset: this.offset, length: sealed.length, rawLength });
     this.put(sealed);
   }
 
-  /** The pack file: a view of buffer, valid until the buffer is reused. */
-  finish(): { id: Uint8Array; bytes: Uint8Array; entry: Omit<PackEntry, 'id'> } {
-    const h = this.buf.subarray(0, PACK_HEADER_BYTES);
+  /** Writes the trailer and waits for every write; then the pack's ID and size. */
+  async finish(): Promise<{ id: Uint8Array; size: number; entry: Omit<PackEntry, 'id'> }> {
     const list = encodeCanonical(this.entries.map((e) => [e.id, e.type, e.offset, e.length, e.rawLength]));
-    const trailer = seal(this.trailerKey, list, trailerAad(h));
+    const trailer = seal(this.trailerKey, list, trailerAad(this.header));
     const tail = new Uint8Array(8);
     new DataView(tail.buffer).setUint32(0, trailer.length, true);
     tail.set(MAGIC, 4);
     this.put(trailer);
     this.put(tail);
-    const bytes = this.buf.subarray(0, this.offset);
-    return { id: sha256(bytes), bytes, entry: { kind: this.kind, epk: this.epk, blobs: this.entries } };
+    this.writeGathered();
+    await Promise.allSettled([...this.writes]);
+    if (this.failure !== undefined) throw this.failure;
+    return { id: new Uint8Array(this.hash.digest()), size: this.offset, entry: { kind: this.kind, epk: this.epk, blobs: this.entries } };
   }
 
   private put(part: Uint8Array): void {
-    const end = this.offset + part.length;
-    if (end > this.buf.length) {
-      const grown = new Uint8Array(Math.max(end, 2 * this.buf.length));
-      grown.set(this.buf.subarray(0, this.offset), 0);
-      this.buf = grown;
+    this.hash.update(part);
+    this.offset += part.length;
+    if (part.length >= GATHER_BYTES) {
+      this.writeGathered();
+      this.write(part);
+      return;
     }
-    this.buf.set(part, this.offset);
-    this.offset = end;
+    this.gathered.push(part);
+    this.gatheredBytes += part.length;
+    if (this.gatheredBytes >= GATHER_BYTES) this.writeGathered();
+  }
+
+  private writeGathered(): void {
+    if (this.gathered.length === 0) return;
+    const parts = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  private write(part: Uint8Array): void {
+    // Callbacks on one promise run in the order they were added: writes stay in order.
+    const done = this.out.then((w) => w.write(part));
+    this.writes.add(done);
+    done.then(
+      () => this.writes.delete(done),
+      (err: unknown) => {
+        this.failure ??= err;
+        this.writes.delete(done);
+      },
+    );
   }
 }
 

@@ -12,7 +12,8 @@
  *
  * Back-pressure: addBlob() waits while more than `maxPendingBytes` of
  * plaintext is queued, sealing or unsaved, so memory stays flat. Packs are
- * built in buffers that go back to a small pool once saved (see PackBuilder).
+ * not built in memory: each goes to storage blob by blob through an
+ * ObjectWriter (see PackBuilder), committed under its name once complete.
  */
 import type { Repository } from './repository.ts';
 import type { Sealer, SealItem } from './sealer.ts';
@@ -23,6 +24,7 @@ import { packName } from './layout.ts';
 import { BlobType } from './blob.ts';
 import { idKey } from './ids.ts';
 import type { PackEntry } from './index-file.ts';
+import type { ObjectWriter } from '../storage/storage.ts';
 
 export interface RepoWriterOptions {
   readonly maxPendingBytes?: number;
@@ -30,9 +32,6 @@ export interface RepoWriterOptions {
   readonly batchItems?: number;
   readonly indexEvery?: number;
 }
-
-/** Pack buffers kept for reuse: about the packs open and being saved at once under the default back-pressure. */
-const SPARE_PACK_BUFFERS = 4;
 
 export interface WriterStats {
   newBlobs: number;
@@ -43,6 +42,8 @@ export interface WriterStats {
 
 interface OpenPack {
   readonly builder: PackBuilder;
+  /** Where the builder writes; committed or aborted when the pack is done. */
+  readonly out: Promise<ObjectWriter>;
   inFlight: number;
   /** Bytes assigned (queued or sealed) to this pack, to decide rotation early. */
   assigned: number;
@@ -61,9 +62,6 @@ export class RepoWriter {
   private readonly batch = new Map<PackKind, { pack: OpenPack; items: SealItem[]; bytes: number }>();
   private readonly saves = new Set<Promise<void>>();
   private readonly unindexed: PackEntry[] = [];
-  private readonly spare: Uint8Array[] = [];
-  /** Room for a full pack: its target size, the blob that may overshoot it, and the trailer. */
-  private readonly packCapacity: number;
   private pendingBytes = 0;
   private inFlightBatches = 0;
   /** Woken whenever a batch settles, a pack is saved, or something fails. */
@@ -81,7 +79,6 @@ export class RepoWriter {
       batchItems: opts.batchItems ?? 256,
       indexEvery: opts.indexEvery ?? 64,
     };
-    this.packCapacity = repo.config.packSize + repo.config.chunker.maxSize + repo.config.packSize / 4;
   }
 
   /** True when the blob is stored already or queued in this session. */
@@ -146,8 +143,9 @@ export class RepoWriter {
     let p = this.current.get(kind);
     if (!p) {
       const { epk, key } = newPackKey(kind, this.repo.keys);
-      const buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.packCapacity);
-      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys), buffer), inFlight: 0, assigned: 0, held: 0, closed: false };
+      const out = this.repo.storage.writer();
+      out.catch(() => {}); // raised by the builder's finish()
+      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys), out), out, inFlight: 0, assigned: 0, held: 0, closed: false };
       this.current.set(kind, p);
     }
     return p;
@@ -198,30 +196,28 @@ export class RepoWriter {
     const held = p.held;
     p.held = 0;
     if (p.builder.blobCount === 0) {
-      this.reuse(p.builder.buffer);
+      discard(p);
       this.unblock(held);
       return;
     }
-    const { id, bytes, entry } = p.builder.finish();
-    const save = this.repo.storage
-      .save(packName(entry.kind, id), bytes)
-      .then(async () => {
-        this.stats.storedBytes += bytes.length;
+    const save = p.builder
+      .finish()
+      .then(async ({ id, size, entry }) => {
+        await (await p.out).commit(packName(entry.kind, id));
+        this.stats.storedBytes += size;
         this.stats.packs++;
         this.unindexed.push({ id, ...entry });
         if (this.unindexed.length >= this.opts.indexEvery) await this.writeIndex();
       })
-      .catch((e: unknown) => this.fail(e))
+      .catch((e: unknown) => {
+        discard(p);
+        this.fail(e);
+      })
       .finally(() => {
         this.saves.delete(save);
-        this.reuse(p.builder.buffer); // storage keeps no reference once save() settles
         this.unblock(held);
       });
     this.saves.add(save);
-  }
-
-  private reuse(buffer: Uint8Array): void {
-    if (buffer.length === this.packCapacity && this.spare.length < SPARE_PACK_BUFFERS) this.spare.push(buffer);
   }
 
   private unblock(bytes: number): void {
@@ -234,12 +230,20 @@ export class RepoWriter {
     await this.repo.saveIndex(this.unindexed.splice(0));
   }
 
+  /** Records the first failure; the packs still open are given up, so their partial objects go too. */
   private fail(e: unknown): void {
     if (!this.failure) this.failure = e;
+    for (const p of this.current.values()) discard(p);
+    this.current.clear();
     this.wake();
   }
 
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+/** Drops a pack's partial object; a failure to do so leaves a hidden temp object, nothing more. */
+function discard(p: OpenPack): void {
+  p.out.then((w) => w.abort()).catch(() => {});
 }

@@ -1,6 +1,6 @@
 import { StorageOp } from './ops.ts';
 import { seededRandom } from './prng.ts';
-import { StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type Storage } from './storage.ts';
+import { StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 export interface FaultOptions {
   /** PRNG seed (default 1): the same seed and call order give the same faults. */
@@ -98,6 +98,24 @@ class FaultyStorageImpl implements FaultyStorage {
   async remove(name: string): Promise<void> {
     this.#maybeFailBefore(StorageOp.Remove, name);
     return this.#inner.remove(name);
+  }
+
+  /** Faults before a writer starts and around its commit, as for save(); writes are not faulted. */
+  async writer(): Promise<ObjectWriter> {
+    this.#maybeFailBefore(StorageOp.Save, '(new object)');
+    const inner = await this.#inner.writer();
+    return {
+      write: (data) => inner.write(data),
+      commit: async (name) => {
+        this.#maybeFailBefore(StorageOp.Save, name);
+        await inner.commit(name);
+        if (this.#random() < this.#failAfterSave) {
+          this.#stats.afterSave++;
+          throw fault(StorageOp.Save, name, 'after');
+        }
+      },
+      abort: () => inner.abort(),
+    };
   }
 
   close(): Promise<void> {

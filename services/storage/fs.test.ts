@@ -166,7 +166,7 @@ describe('FsStorage', () => {
 
   it('maps a full disk to storage.no-space and changes nothing', async () => {
     const fs = fsWithHandles((file, _flags, fh) =>
-      path.basename(file).startsWith('.tmp-') ? patchHandle(fh, { writeFile: () => Promise.reject(sysError('ENOSPC')) }) : fh,
+      path.basename(file).startsWith('.tmp-') ? patchHandle(fh, { write: () => Promise.reject(sysError('ENOSPC')) }) : fh,
     );
     const healthy = await FsStorage.create(root);
     await healthy.save('obj', patternBytes(10, 1));
@@ -195,6 +195,37 @@ describe('FsStorage', () => {
     expect(err).toMatchObject({ code: StorageErrorCode.Io, retryable: true });
     failures = 1;
     expect(await withRetry(s, { baseDelayMs: 1 }).stat('x')).toEqual({ name: 'x', size: 4 });
+  });
+
+  it('keeps the synced temp file of a writer whose rename fails transiently, so its commit can be retried', async () => {
+    let renames = 0;
+    const fs: FsImpl = {
+      ...nodeFs,
+      rename: (async (...args: Parameters<typeof nodeFs.rename>) => {
+        if (renames++ === 0) throw sysError('EBUSY');
+        return nodeFs.rename(...args);
+      }) as typeof nodeFs.rename,
+    };
+    const s = await FsStorage.create(root, { fs });
+    const w = await s.writer();
+    await w.write(patternBytes(100_000, 3));
+    const err = await rejection(w.commit('data/ab/pack'));
+    expect(err).toMatchObject({ code: StorageErrorCode.Io, retryable: true });
+    await w.commit('data/ab/pack');
+    expect(Buffer.from(await s.load('data/ab/pack')).equals(Buffer.from(patternBytes(100_000, 3)))).toBe(true);
+    expect(diskProblems(root)).toEqual([]);
+  });
+
+  it('discards the temp file of a writer whose write failed, and its commit reports the failure', async () => {
+    const fs = fsWithHandles((file, _flags, fh) =>
+      path.basename(file).startsWith('.tmp-') ? patchHandle(fh, { write: () => Promise.reject(sysError('EIO')) }) : fh,
+    );
+    const s = await FsStorage.create(root, { fs });
+    const w = await s.writer();
+    expect((await rejection(w.write(patternBytes(10, 1)))).code).toBe(StorageErrorCode.Io);
+    expect((await rejection(w.commit('obj'))).code).toBe(StorageErrorCode.Io);
+    await expect(s.stat('obj')).rejects.toMatchObject({ code: StorageErrorCode.NotFound });
+    expect(diskProblems(root)).toEqual([]);
   });
 });
 

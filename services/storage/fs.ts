@@ -8,20 +8,17 @@ import { mergeAsync } from './merge-async.ts';
 import { errnoCode, mapFsError } from './fs-errors.ts';
 import { checkPrefix } from './prefix.ts';
 import { checkRange } from './range.ts';
-import { checkName, notFound, StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type Storage } from './storage.ts';
+import { checkName, notFound, StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
+import { FsObjectWriter } from './fs-writer.ts';
+import { FILE_MODE, FsDirs, type FsImpl } from './fs-dirs.ts';
 
-/** The parts of `node:fs/promises` the driver uses; tests substitute them to inject failures. */
-export type FsImpl = Pick<typeof nodeFs, 'open' | 'mkdir' | 'chmod' | 'rename' | 'unlink' | 'stat' | 'lstat' | 'opendir'>;
+export type { FsImpl } from './fs-dirs.ts';
 
 export interface FsStorageOptions {
   /** Filesystem functions to use instead of `node:fs/promises` (for tests). */
   readonly fs?: FsImpl;
 }
 
-// Repositories hold a user's private data: only the owner may read them,
-// whatever umask the process runs with.
-const DIR_MODE = 0o700;
-const FILE_MODE = 0o600;
 /** Objects stat'ed at once, and directory entries read per call, while listing. */
 const LIST_BATCH = 256;
 /** Directories listed side by side. */
@@ -35,7 +32,9 @@ export const TMP_PREFIX = '.tmp-';
  * save() writes a temp file next to the target, fsyncs it, renames it over
  * the target and fsyncs the directory, so a crash or a concurrent reader
  * sees the old object or the new one, never a mix, and a resolved save
- * survives power loss. Directories are created 0700 and files 0600.
+ * survives power loss. writer() does the same with a temp file in the root,
+ * written piece by piece (fs-writer.ts). Directories are created 0700 and
+ * files 0600.
  *
  * The root must exist (use FsStorage.create to make it). save() never
  * recreates a missing root: if a mounted backup disk disappears, writing
@@ -45,12 +44,14 @@ export class FsStorage implements Storage {
   readonly root: string;
   readonly location: string;
   readonly #fs: FsImpl;
+  readonly #dirs: FsDirs;
   #closed = false;
 
   constructor(root: string, opts: FsStorageOptions = {}) {
     this.root = path.resolve(root);
     this.location = `file://${this.root}`;
     this.#fs = opts.fs ?? nodeFs;
+    this.#dirs = new FsDirs(this.#fs, this.root, this.location);
   }
 
   /** Opens a repository at `root`, creating the directory (and missing parents) mode 0700 if needed. */
@@ -58,8 +59,8 @@ export class FsStorage implements Storage {
     const storage = new FsStorage(root, opts);
     try {
       const created: string[] = [];
-      await storage.#mkdirs(storage.root, created, undefined);
-      await storage.#syncParents(created);
+      await storage.#dirs.mkdirs(storage.root, created, undefined);
+      await storage.#dirs.syncParents(created);
       if (!(await storage.#fs.stat(storage.root)).isDirectory()) {
         throw new StorageError(StorageErrorCode.Io, `${storage.location} exists but is not a directory`, { details: { root: storage.root } });
       }
@@ -72,43 +73,86 @@ export class FsStorage implements Storage {
   async save(name: string, data: Uint8Array): Promise<void> {
     this.#check('save');
     this.#checkName(name);
-    const target = this.#path(name);
-    const dir = path.dirname(target);
-    // Random, not counter-based: several processes may save into one repository.
-    const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    const created: string[] = [];
+    // The temp file next to the target: a rename within one directory.
+    const w = await this.#writer(path.dirname(this.#path(name)), name);
     try {
-      const fh = await this.#openTemp(tmp, dir, created);
-      try {
-        // open()'s mode is filtered by the umask; set it outright.
-        await fh.chmod(FILE_MODE);
-        await fh.writeFile(data);
-        await fh.sync();
-      } catch (err) {
-        await fh.close().catch(() => {});
-        throw err;
-      }
-      await fh.close();
-      await this.#fs.rename(tmp, target);
+      await w.write(data);
+      await w.commit(name);
     } catch (err) {
       // Leave nothing behind: a failed save (disk full included) changes nothing visible.
-      await this.#fs.unlink(tmp).catch(() => {});
-      if (errnoCode(err) === 'ENOTDIR') {
-        throw new StorageError(StorageErrorCode.Io, `cannot save ${name} in ${this.location}: a parent path is a file, not a directory`, {
-          details: { name },
-          cause: err,
-        });
-      }
-      throw mapFsError(err, name, this.location);
+      await w.abort();
+      throw err;
+    }
+  }
+
+  async writer(): Promise<ObjectWriter> {
+    this.#check('write');
+    return this.#writer(this.root);
+  }
+
+  /** A writer whose temp file is in `dir`, which is created if missing (unless it is the root); `label` names it in errors. */
+  async #writer(dir: string, label = 'a new object'): Promise<FsObjectWriter> {
+    // Random, not counter-based: several processes may write into one repository.
+    const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const created: string[] = [];
+    let fh: FileHandle;
+    try {
+      fh = await this.#dirs.openTemp(tmp, dir, created);
+    } catch (err) {
+      throw this.#saveError(err, label);
     }
     try {
-      // The rename is only durable once the directory entry is on disk, and
-      // so are any directories created for it.
-      await this.#syncDir(dir);
-      await this.#syncParents(created);
+      // open()'s mode is filtered by the umask; set it outright.
+      await fh.chmod(FILE_MODE);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await this.#fs.unlink(tmp).catch(() => {});
+      throw this.#saveError(err, label);
+    }
+    return new FsObjectWriter(
+      {
+        location: this.location,
+        label,
+        publish: (from, name) => this.#publish(from, name, created),
+        discard: (from) => this.#fs.unlink(from).then(() => {}, () => {}),
+      },
+      tmp,
+      fh,
+    );
+  }
+
+  /**
+   * Renames a synced temp file to object `name`. The rename is only durable
+   * once the directory entry is on disk, and so are any directories created
+   * for it (`created`, by the temp file's open or here).
+   */
+  async #publish(tmp: string, name: string, created: string[]): Promise<void> {
+    this.#check('save');
+    this.#checkName(name);
+    const target = this.#path(name);
+    const dir = path.dirname(target);
+    try {
+      if (path.dirname(tmp) !== dir) await this.#dirs.mkdirs(dir, created, this.root);
+      await this.#fs.rename(tmp, target);
+    } catch (err) {
+      throw this.#saveError(err, name);
+    }
+    try {
+      await this.#dirs.syncDir(dir);
+      await this.#dirs.syncParents(created);
     } catch (err) {
       throw mapFsError(err, name, this.location);
     }
+  }
+
+  #saveError(err: unknown, name: string): StorageError {
+    if (errnoCode(err) === 'ENOTDIR') {
+      return new StorageError(StorageErrorCode.Io, `cannot save ${name} in ${this.location}: a parent path is a file, not a directory`, {
+        details: { name },
+        cause: err,
+      });
+    }
+    return mapFsError(err, name, this.location);
   }
 
   async load(name: string, range?: ByteRange): Promise<Uint8Array> {
@@ -274,70 +318,6 @@ export class FsStorage implements Storage {
       done += bytesRead;
     }
     return out;
-  }
-
-  /** Opens a fresh temp file, creating its directory on the first save into it. */
-  async #openTemp(tmp: string, dir: string, created: string[]): Promise<FileHandle> {
-    try {
-      return await this.#fs.open(tmp, 'wx', FILE_MODE);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
-    await this.#mkdirs(dir, created, this.root);
-    return await this.#fs.open(tmp, 'wx', FILE_MODE);
-  }
-
-  /**
-   * Creates `dir` and missing ancestors one level at a time, mode 0700,
-   * recording each in `created`. One level at a time because a restrictive
-   * umask would otherwise leave a fresh parent unwritable before its child
-   * is made. Refuses to create `stop` itself (the repository root).
-   */
-  async #mkdirs(dir: string, created: string[], stop: string | undefined): Promise<void> {
-    if (dir === stop) {
-      throw new StorageError(StorageErrorCode.Io, `repository directory ${this.location} does not exist (is the disk mounted?)`, {
-        details: { root: this.root },
-      });
-    }
-    try {
-      await this.#fs.mkdir(dir, { mode: DIR_MODE });
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EEXIST') return;
-      if (code !== 'ENOENT') throw err;
-      await this.#mkdirs(path.dirname(dir), created, stop);
-      try {
-        await this.#fs.mkdir(dir, { mode: DIR_MODE });
-      } catch (err2) {
-        // Another save created it meanwhile.
-        if (errnoCode(err2) === 'EEXIST') return;
-        throw err2;
-      }
-    }
-    // The umask can only have removed bits, so the directory was never more open than this.
-    await this.#fs.chmod(dir, DIR_MODE);
-    created.push(dir);
-  }
-
-  /** Makes the entries of newly created directories durable, deepest first. */
-  async #syncParents(created: readonly string[]): Promise<void> {
-    for (let i = created.length - 1; i >= 0; i--) {
-      const dir = created[i];
-      if (dir !== undefined) await this.#syncDir(path.dirname(dir));
-    }
-  }
-
-  async #syncDir(dir: string): Promise<void> {
-    const fh = await this.#fs.open(dir, 'r');
-    try {
-      await fh.sync();
-    } catch (err) {
-      // Some filesystems (certain network and FUSE mounts) cannot fsync a
-      // directory; they give no stronger guarantee to wait for.
-      if (errnoCode(err) !== 'EINVAL') throw err;
-    } finally {
-      await fh.close();
-    }
   }
 
   async #isDirectory(file: string): Promise<boolean> {

@@ -6,6 +6,7 @@ export {
   StorageErrorCode,
   type ByteRange,
   type ObjectInfo,
+  type ObjectWriter,
   type Storage,
 } from './storage.ts';
 export { StorageOp } from './ops.ts';

@@ -1,5 +1,5 @@
 import { Semaphore } from './semaphore.ts';
-import type { ByteRange, ObjectInfo, Storage } from './storage.ts';
+import type { ByteRange, ObjectInfo, ObjectWriter, Storage } from './storage.ts';
 
 /**
  * Wraps `storage` so at most `n` operations are in flight at once; the rest
@@ -40,6 +40,16 @@ class LimitedStorage implements Storage {
 
   remove(name: string): Promise<void> {
     return this.#slots.run(() => this.#inner.remove(name));
+  }
+
+  /** Getting a writer and committing it take a slot each; its writes, to an object already started, do not. */
+  async writer(): Promise<ObjectWriter> {
+    const inner = await this.#slots.run(() => this.#inner.writer());
+    return {
+      write: (data) => inner.write(data),
+      commit: (name) => this.#slots.run(() => inner.commit(name)),
+      abort: () => inner.abort(),
+    };
   }
 
   async *list(prefix: string): AsyncGenerator<ObjectInfo> {

@@ -1,7 +1,7 @@
 import { closedError } from './closed.ts';
 import { checkPrefix } from './prefix.ts';
 import { checkRange } from './range.ts';
-import { checkName, notFound, type ByteRange, type ObjectInfo, type Storage } from './storage.ts';
+import { checkName, finishedWriter, notFound, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 /**
  * In-process Storage backed by a Map, for tests and `memory:` repositories.
@@ -59,6 +59,31 @@ export class MemoryStorage implements Storage {
     this.#check('remove');
     checkName(name);
     if (!this.#objects.delete(name)) throw notFound(name, this.location);
+  }
+
+  async writer(): Promise<ObjectWriter> {
+    this.#check('write');
+    let pieces: Uint8Array[] | undefined = [];
+    let committed: string | undefined;
+    return {
+      write: async (data) => {
+        this.#check('write');
+        if (pieces === undefined) throw finishedWriter(this.location, 'write');
+        pieces.push(new Uint8Array(data)); // a copy, as save() makes
+      },
+      commit: async (name) => {
+        this.#check('save');
+        checkName(name);
+        if (committed === name) return;
+        if (pieces === undefined) throw finishedWriter(this.location, 'commit');
+        this.#objects.set(name, new Uint8Array(Buffer.concat(pieces)));
+        pieces = undefined;
+        committed = name;
+      },
+      abort: async () => {
+        pieces = undefined;
+      },
+    };
   }
 
   async close(): Promise<void> {

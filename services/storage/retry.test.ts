@@ -35,6 +35,20 @@ describe('withRetry', () => {
     expect(faulty.faults.afterSave).toBeGreaterThan(5);
   });
 
+  it('retries starting a writer and its commit, including a commit whose answer was lost', async () => {
+    const faulty: FaultyStorage = withFaults(new MemoryStorage(), { ...flaky, seed: 5 });
+    const s = withRetry(faulty, patient);
+    for (let i = 0; i < 100; i++) {
+      const w = await s.writer();
+      await w.write(new Uint8Array([i & 0xff]));
+      await w.write(new Uint8Array([7]));
+      await w.commit(`w/${i}`);
+    }
+    for (let i = 0; i < 100; i++) expect([...(await s.load(`w/${i}`))]).toEqual([i & 0xff, 7]);
+    expect(faulty.faults.before).toBeGreaterThan(20);
+    expect(faulty.faults.afterSave).toBeGreaterThan(3);
+  });
+
   it('gives up after maxAttempts, surfacing the last error as cause', async () => {
     let calls = 0;
     const retries: RetryInfo[] = [];

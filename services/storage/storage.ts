@@ -27,6 +27,9 @@
  * - Errors a retry may cure (network, throttling, 5xx, EBUSY/EAGAIN-like
  *   conditions, injected faults) have `retryable: true`. Everything else is
  *   final. Wrappers (retry, limit, faults) rely on that flag only.
+ * - writer() starts an object written in pieces, for objects too large to
+ *   hold in memory whole (packs), whose name is known only at the end. See
+ *   ObjectWriter for its contract.
  * - close() releases resources and is safe to call twice; operations after
  *   it fail with `storage.closed` (not retryable).
  */
@@ -50,7 +53,33 @@ export interface Storage {
   stat(name: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   remove(name: string): Promise<void>;
+  writer(): Promise<ObjectWriter>;
   close(): Promise<void>;
+}
+
+/**
+ * An object written piece by piece, then published under a name.
+ *
+ * - Nothing is visible under any name (load, stat, list) before commit().
+ * - Getting a writer may fail with a retryable error (a driver that opens
+ *   a file or starts an upload there); then nothing was started.
+ * - write(data) appends; pieces land in the order write() was called, even
+ *   if the caller does not await each. The writer does not read `data`
+ *   after the returned promise settles. A write that rejects leaves the
+ *   writer failed: commit() rejects with the same error and discards what
+ *   was written.
+ * - commit(name) publishes every piece written as object `name`, as
+ *   atomically and durably as save(). A commit that rejects with a
+ *   retryable error may be called again; once one has resolved, calling
+ *   it again with the same name resolves too (a lost answer is retried).
+ * - abort() discards the pieces. It is safe to call twice, and after a
+ *   commit that resolved it does nothing. write() and commit() after
+ *   abort() (or write() after a commit) fail with `storage.closed`.
+ */
+export interface ObjectWriter {
+  write(data: Uint8Array): Promise<void>;
+  commit(name: string): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export const StorageErrorCode = {
@@ -69,6 +98,13 @@ export class StorageError extends FerryError {
   constructor(code: StorageErrorCode, message: string, opts: { retryable?: boolean; details?: ErrorDetails; cause?: unknown } = {}) {
     super(code, message, opts);
   }
+}
+
+/** The error for using an ObjectWriter after it was committed or aborted. */
+export function finishedWriter(location: string, op: string): StorageError {
+  return new StorageError(StorageErrorCode.Closed, `cannot ${op}: this object writer for ${location} was already committed or aborted`, {
+    details: { op, location },
+  });
 }
 
 export function isNotFound(err: unknown): boolean {

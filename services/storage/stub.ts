@@ -2,7 +2,7 @@
 import { MemoryStorage } from './memory.ts';
 import type { Storage } from './storage.ts';
 
-export type StorageOverrides = Partial<Pick<Storage, 'save' | 'load' | 'stat' | 'list' | 'remove'>>;
+export type StorageOverrides = Partial<Pick<Storage, 'save' | 'load' | 'stat' | 'list' | 'remove' | 'writer'>>;
 
 export function stubStorage(overrides: StorageOverrides, inner: Storage = new MemoryStorage()): Storage {
   return {
@@ -12,6 +12,7 @@ export function stubStorage(overrides: StorageOverrides, inner: Storage = new Me
     stat: overrides.stat ?? ((name) => inner.stat(name)),
     list: overrides.list ?? ((prefix) => inner.list(prefix)),
     remove: overrides.remove ?? ((name) => inner.remove(name)),
+    writer: overrides.writer ?? (() => inner.writer()),
     close: () => inner.close(),
   };
 }
