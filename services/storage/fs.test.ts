@@ -1,4 +1,4 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -227,6 +227,20 @@ describe('FsStorage', () => {
     await expect(s.stat('obj')).rejects.toMatchObject({ code: StorageErrorCode.NotFound });
     expect(diskProblems(root)).toEqual([]);
   });
+
+  it('deletes temp files a crashed writer left in the root a day ago, when it next starts a writer, and keeps recent ones', async () => {
+    const s = await FsStorage.create(root);
+    const old = path.join(root, '.tmp-crashed-yesterday');
+    const recent = path.join(root, '.tmp-being-written');
+    writeFileSync(old, 'partial pack');
+    writeFileSync(recent, 'partial pack');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await nodeFs.utimes(old, twoDaysAgo, twoDaysAgo);
+    const w = await s.writer();
+    await retryUntil(() => !existsSync(old));
+    expect(existsSync(recent)).toBe(true);
+    await w.abort();
+  });
 });
 
 describe('mapFsError', () => {
@@ -263,3 +277,8 @@ describe('mapFsError', () => {
     expect(mapFsError('a string', 'x').code).toBe(StorageErrorCode.Io);
   });
 });
+
+async function retryUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(done()).toBe(true);
+}

@@ -23,6 +23,8 @@ export interface FsStorageOptions {
 const LIST_BATCH = 256;
 /** Directories listed side by side. */
 const LIST_WIDTH = 16;
+/** Age after which a writer's temp file in the root is taken for a crashed writer's and deleted. */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 /** Partially written objects; list() never shows them. */
 export const TMP_PREFIX = '.tmp-';
 
@@ -46,6 +48,7 @@ export class FsStorage implements Storage {
   readonly #fs: FsImpl;
   readonly #dirs: FsDirs;
   #closed = false;
+  #swept = false;
 
   constructor(root: string, opts: FsStorageOptions = {}) {
     this.root = path.resolve(root);
@@ -87,7 +90,30 @@ export class FsStorage implements Storage {
 
   async writer(): Promise<ObjectWriter> {
     this.#check('write');
+    if (!this.#swept) {
+      this.#swept = true;
+      void this.#sweepStaleTemps();
+    }
     return this.#writer(this.root);
+  }
+
+  /**
+   * Deletes writers' temp files in the root that are a day old: a process
+   * killed while writing a pack leaves one, and no live writer takes that
+   * long, so nobody has to clean up after a crash. Best effort.
+   */
+  async #sweepStaleTemps(): Promise<void> {
+    try {
+      const dir = await this.#fs.opendir(this.root);
+      for await (const entry of dir) {
+        if (!entry.isFile() || !entry.name.startsWith(TMP_PREFIX)) continue;
+        const file = path.join(this.root, entry.name);
+        const info = await this.#fs.lstat(file).catch(() => undefined);
+        if (info !== undefined && Date.now() - info.mtimeMs > STALE_TEMP_MS) await this.#fs.unlink(file).catch(() => {});
+      }
+    } catch {
+      // A repository we cannot list here fails its real operations with a proper error.
+    }
   }
 
   /** A writer whose temp file is in `dir`, which is created if missing (unless it is the root); `label` names it in errors. */
