@@ -12,7 +12,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { retry, startCluster, type ClusterFixture } from './nats-fixture.ts';
-import { startServe, waitForActors, type ServeProcess } from './serve-harness.ts';
+import { startServe, waitForActors, waitForStoredPacks, type ServeProcess } from './serve-harness.ts';
 import { compareTrees } from './compare-trees.ts';
 import { buildJobSource } from './tree-fixture.ts';
 import { Buckets, Streams } from '../protocol/resources.ts';
@@ -70,12 +70,8 @@ describe('actors on a 3-node NATS cluster', () => {
 
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
-    // Wait until the job is under way (the coordinator published its first event), then a moment more:
-    // not a second, which a backup of this source can now finish in.
-    await retry('job started', async () => {
-      if ((await jsm.streams.info(Streams.Events)).state.messages === 0) throw new Error('no job events yet');
-    }, 60_000);
-    await new Promise((r) => setTimeout(r, 200));
+    // Wait until the job is under way and has stored its first pack.
+    await waitForStoredPacks(t.repo, 1);
     expect(finished, 'the backup must still be running when the node dies').toBe(false);
 
     const leader = (await jsm.streams.info(Streams.Work)).cluster?.leader;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { startNats, type NatsFixture } from './nats-fixture.ts';
-import { startServe, waitForActors, type ServeProcess } from './serve-harness.ts';
+import { startServe, waitForActors, waitForStoredPacks, type ServeProcess } from './serve-harness.ts';
 import { compareTrees } from './compare-trees.ts';
 import { buildJobSource } from './tree-fixture.ts';
 import { FsStorage } from '../services/storage/fs.ts';
@@ -92,7 +92,8 @@ describe('actors over NATS', () => {
     await waitForActors(nats.url, ['coordinator', 'scanner', 'uploader', 'finalizer']);
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
-    await new Promise((r) => setTimeout(r, 800 + Math.floor(Math.random() * 1200)));
+    // Some packs stored, a different number each run, and most of the job still to do.
+    await waitForStoredPacks(t.repo, 1 + Math.floor(Math.random() * 4));
     expect(finished, 'the job must still be running when the worker dies').toBe(false);
     await worker.kill9();
     serve(['scanner', 'uploader']);
@@ -109,7 +110,7 @@ describe('actors over NATS', () => {
     await waitForActors(nats.url, ['coordinator', 'scanner', 'uploader', 'finalizer']);
     let finished = false;
     const backup = client(['backup', src, '--json']).finally(() => (finished = true));
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForStoredPacks(t.repo, 2);
     expect(finished, 'the job must still be running when NATS dies').toBe(false);
     await nats.kill();
     await new Promise((r) => setTimeout(r, 500));

@@ -4,6 +4,8 @@
  * (a fixture server or cluster) and one repository.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { actorsAlive, type ActorKind } from '../actors/process.ts';
 import { FERRY, type CliEnv } from './cli-harness.ts';
@@ -50,5 +52,21 @@ export async function waitForActors(natsUrl: string, kinds: readonly ActorKind[]
     throw new Error(`actors ${kinds.join(',')} did not start within ${timeoutMs} ms`);
   } finally {
     await nc.close();
+  }
+}
+
+/**
+ * Resolves once the local repository at `repoDir` holds at least `count`
+ * data packs: a job is under way and part of it is stored. Tests that kill
+ * something mid-job wait for this rather than for a fixed time, which a
+ * faster backup can outrun.
+ */
+export async function waitForStoredPacks(repoDir: string, count: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const names = await readdir(join(repoDir, 'data'), { recursive: true }).catch(() => [] as string[]);
+    if (names.filter((n) => /^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(n)).length >= count) return;
+    if (Date.now() > deadline) throw new Error(`${repoDir} did not get ${count} data pack(s) within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
