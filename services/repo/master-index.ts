@@ -9,7 +9,8 @@
  * location recorded for a blob wins, as with any duplicate in index files.
  *
  * Every ID also goes into `known`, a Bloom filter in shared memory that
- * the chunking threads consult (known-blobs.ts); 2 to 4 bytes more per blob.
+ * the chunking threads consult (known-blobs.ts): 2 to 6 bytes more per blob,
+ * as its segments double.
  */
 import { idKey } from './ids.ts';
 import { packName, type PackKind } from './layout.ts';
