@@ -14,15 +14,8 @@ export function readWholeSync(path: string, scratch?: Uint8Array): Uint8Array {
   const fd = openSourceFile(path);
   try {
     const size = fstatSync(fd).size;
-    const buf = scratch !== undefined && size <= scratch.length ? scratch.subarray(0, size) : new Uint8Array(size);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    if (buf.buffer === scratch?.buffer) return buf.subarray(0, n);
-    return n === buf.length ? buf : buf.slice(0, n);
+    if (scratch !== undefined && size <= scratch.length) return scratch.subarray(0, readFully(fd, scratch.subarray(0, size), 0));
+    return readOwned(fd, size, 0);
   } finally {
     closeSync(fd);
   }
@@ -32,15 +25,26 @@ export function readWholeSync(path: string, scratch?: Uint8Array): Uint8Array {
 export function readRangeSync(path: string, offset: number, length: number): Uint8Array {
   const fd = openSourceFile(path);
   try {
-    const buf = new Uint8Array(length);
-    let n = 0;
-    while (n < length) {
-      const got = readSync(fd, buf, n, length - n, offset + n);
-      if (got === 0) break;
-      n += got;
-    }
-    return n === length ? buf : buf.slice(0, n);
+    return readOwned(fd, length, offset);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads into all of `buf` from file position `position`; returns the bytes read, fewer at the end of the file. */
+function readFully(fd: number, buf: Uint8Array, position: number): number {
+  let n = 0;
+  while (n < buf.length) {
+    const got = readSync(fd, buf, n, buf.length - n, position + n);
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
+}
+
+/** `length` bytes from `position` in a buffer that owns its ArrayBuffer, shorter if the file ends first. */
+function readOwned(fd: number, length: number, position: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  const n = readFully(fd, buf, position);
+  return n === length ? buf : buf.slice(0, n);
 }

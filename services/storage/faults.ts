@@ -1,6 +1,6 @@
 import { StorageOp } from './ops.ts';
 import { seededRandom } from './prng.ts';
-import { StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
+import { StorageError, StorageErrorCode, withCommit, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 export interface FaultOptions {
   /** PRNG seed (default 1): the same seed and call order give the same faults. */
@@ -104,18 +104,14 @@ class FaultyStorageImpl implements FaultyStorage {
   async writer(): Promise<ObjectWriter> {
     this.#maybeFailBefore(StorageOp.Save, '(new object)');
     const inner = await this.#inner.writer();
-    return {
-      write: (data) => inner.write(data),
-      commit: async (name) => {
-        this.#maybeFailBefore(StorageOp.Save, name);
-        await inner.commit(name);
-        if (this.#random() < this.#failAfterSave) {
-          this.#stats.afterSave++;
-          throw fault(StorageOp.Save, name, 'after');
-        }
-      },
-      abort: () => inner.abort(),
-    };
+    return withCommit(inner, async (name) => {
+      this.#maybeFailBefore(StorageOp.Save, name);
+      await inner.commit(name);
+      if (this.#random() < this.#failAfterSave) {
+        this.#stats.afterSave++;
+        throw fault(StorageOp.Save, name, 'after');
+      }
+    });
   }
 
   close(): Promise<void> {

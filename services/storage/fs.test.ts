@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { collect, describeStorageConformance, patternBytes, rejection } from './conformance.ts';
 import { mapFsError } from './fs-errors.ts';
 import { diskProblems, makeFsFixture } from './fs-fixture.ts';
@@ -237,7 +237,7 @@ describe('FsStorage', () => {
     const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
     await nodeFs.utimes(old, twoDaysAgo, twoDaysAgo);
     const w = await s.writer();
-    await retryUntil(() => !existsSync(old));
+    await vi.waitFor(() => expect(existsSync(old)).toBe(false));
     expect(existsSync(recent)).toBe(true);
     await w.abort();
   });
@@ -277,8 +277,3 @@ describe('mapFsError', () => {
     expect(mapFsError('a string', 'x').code).toBe(StorageErrorCode.Io);
   });
 });
-
-async function retryUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(done()).toBe(true);
-}

@@ -1,5 +1,5 @@
 import { Semaphore } from './semaphore.ts';
-import type { ByteRange, ObjectInfo, ObjectWriter, Storage } from './storage.ts';
+import { withCommit, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 /**
  * Wraps `storage` so at most `n` operations are in flight at once; the rest
@@ -45,11 +45,7 @@ class LimitedStorage implements Storage {
   /** Getting a writer and committing it take a slot each; its writes, to an object already started, do not. */
   async writer(): Promise<ObjectWriter> {
     const inner = await this.#slots.run(() => this.#inner.writer());
-    return {
-      write: (data) => inner.write(data),
-      commit: (name) => this.#slots.run(() => inner.commit(name)),
-      abort: () => inner.abort(),
-    };
+    return withCommit(inner, (name) => this.#slots.run(() => inner.commit(name)));
   }
 
   async *list(prefix: string): AsyncGenerator<ObjectInfo> {

@@ -76,7 +76,13 @@ export class MemoryStorage implements Storage {
         checkName(name);
         if (committed === name) return;
         if (pieces === undefined) throw finishedWriter(this.location, 'commit');
-        this.#objects.set(name, new Uint8Array(Buffer.concat(pieces)));
+        const whole = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of pieces) {
+          whole.set(p, at);
+          at += p.length;
+        }
+        this.#objects.set(name, whole);
         pieces = undefined;
         committed = name;
       },

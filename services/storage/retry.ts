@@ -1,5 +1,5 @@
 import { StorageOp } from './ops.ts';
-import { StorageError, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage, type StorageErrorCode } from './storage.ts';
+import { StorageError, withCommit, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage, type StorageErrorCode } from './storage.ts';
 
 /** What the onRetry hook learns about a failed attempt that is about to be retried. */
 export interface RetryInfo {
@@ -96,11 +96,7 @@ class RetryingStorage implements Storage {
   /** Getting the writer and its commit are retried; its writes are not (the contract makes a failed write final). */
   async writer(): Promise<ObjectWriter> {
     const inner = await this.#retry(StorageOp.Save, '(new object)', () => this.#inner.writer());
-    return {
-      write: (data) => inner.write(data),
-      commit: (name) => this.#retry(StorageOp.Save, name, () => inner.commit(name)),
-      abort: () => inner.abort(),
-    };
+    return withCommit(inner, (name) => this.#retry(StorageOp.Save, name, () => inner.commit(name)));
   }
 
   async *list(prefix: string): AsyncGenerator<ObjectInfo> {

@@ -100,6 +100,11 @@ export class StorageError extends FerryError {
   }
 }
 
+/** `inner` with its commit replaced by `commit`, for wrappers (retry, limit, faults) that act on commits only. */
+export function withCommit(inner: ObjectWriter, commit: (name: string) => Promise<void>): ObjectWriter {
+  return { write: (data) => inner.write(data), commit, abort: () => inner.abort() };
+}
+
 /** The error for using an ObjectWriter after it was committed or aborted. */
 export function finishedWriter(location: string, op: string): StorageError {
   return new StorageError(StorageErrorCode.Closed, `cannot ${op}: this object writer for ${location} was already committed or aborted`, {
