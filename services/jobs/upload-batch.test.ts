@@ -17,8 +17,7 @@ import { InlineSealer } from '../repo/sealer.ts';
 import { BlobWorkers } from '../repo/blob-workers.ts';
 import { BlobType } from '../repo/blob.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
-import type { ContentScanner } from '../repo/content.ts';
-import type { KnownBlobsHandle } from '../repo/known-blobs.ts';
+import type { ContentScanner, ScanOptions, SealSpec } from '../repo/content.ts';
 import { buildSelection } from '../repo/selection.ts';
 import { walkSource } from './scan-walker.ts';
 import { BatchUploader } from './upload-batch.ts';
@@ -52,9 +51,9 @@ describe('BatchUploader store gate', () => {
   function counting(): ContentScanner & { answered: number } {
     const c = {
       answered: 0,
-      scanSegment: (path: string, start: number, budget: number, known?: KnownBlobsHandle) => workers.scanSegment(path, start, budget, known).finally(() => c.answered++),
-      readFiles: (paths: readonly string[], known?: KnownBlobsHandle) => workers.readFiles(paths, known).finally(() => c.answered++),
-      readRange: (path: string, offset: number, length: number) => workers.readRange(path, offset, length).finally(() => c.answered++),
+      scanSegment: (path: string, start: number, budget: number, opts: ScanOptions) => workers.scanSegment(path, start, budget, opts).finally(() => c.answered++),
+      readFiles: (paths: readonly string[], opts: ScanOptions) => workers.readFiles(paths, opts).finally(() => c.answered++),
+      readRange: (path: string, offset: number, length: number, seal: SealSpec) => workers.readRange(path, offset, length, seal).finally(() => c.answered++),
     };
     return c;
   }
@@ -126,15 +125,16 @@ describe('BatchUploader and chunks the known-blobs filter claims', () => {
     cleanups.push(() => w.close());
     const c = {
       ranges: 0,
-      scanSegment: async (path: string, start: number, budget: number) => {
-        const seg = await w.scanSegment(path, start, budget);
-        return { ...seg, chunks: seg.chunks.map(({ data: _data, ...rest }) => rest) };
+      scanSegment: async (path: string, start: number, budget: number, opts: ScanOptions) => {
+        const seg = await w.scanSegment(path, start, budget, opts);
+        return { ...seg, chunks: seg.chunks.map(({ sealed: _sealed, ...rest }) => rest) };
       },
-      readFiles: async (paths: readonly string[]) => (await w.readFiles(paths)).map((r) => (r.ok ? { ok: true as const, size: r.size, id: r.id, hash: r.hash } : r)),
-      readRange: async (path: string, offset: number, length: number) => {
+      readFiles: async (paths: readonly string[], opts: ScanOptions) =>
+        (await w.readFiles(paths, opts)).map((r) => (r.ok ? { ok: true as const, size: r.size, id: r.id, hash: r.hash } : r)),
+      readRange: async (path: string, offset: number, length: number, seal: SealSpec) => {
         c.ranges++;
         await onRange(path);
-        return w.readRange(path, offset, length);
+        return w.readRange(path, offset, length, seal);
       },
     };
     return c;

@@ -8,8 +8,7 @@
  * publishes the result.
  */
 import type { Repository } from '../repo/repository.ts';
-import type { RepoWriter } from '../repo/repo-writer.ts';
-import { BlobType } from '../repo/blob.ts';
+import type { PackLease, RepoWriter } from '../repo/repo-writer.ts';
 import type { TreeNode } from '../repo/tree.ts';
 import { ContentErrorCode, ContentReader, type ContentScanner, type FileSegment } from '../repo/content.ts';
 import { FerryError } from '../../protocol/errors.ts';
@@ -125,41 +124,52 @@ export class BatchUploader {
   }
 
   /** Marks a rejection of `p` as one that fails the batch (batchErrors). */
-  private async batchLevel<T>(p: Promise<T> | undefined): Promise<T | undefined> {
+  private async batchLevel<T>(p: Promise<T>): Promise<T> {
     try {
       return await p;
     } catch (err) {
-      if (typeof err === 'object' && err !== null) this.batchErrors.add(err);
-      throw err;
+      throw this.failsBatch(err);
     }
   }
 
+  private failsBatch(err: unknown): unknown {
+    if (typeof err === 'object' && err !== null) this.batchErrors.add(err);
+    return err;
+  }
+
   /**
-   * Stores a chunk of `path` at `offset`. A scanner leaves out the bytes of
-   * chunks the repository's known-blobs filter may have; if the writer does
-   * not in fact have one (a false positive of the filter), its bytes are
-   * read again and must still have the ID the scan saw.
+   * Adds a chunk of `path` at `offset` that a scan sealed under `lease`. A
+   * scanner leaves out chunks the repository's known-blobs filter may have;
+   * if the writer does not in fact have one (a false positive of the
+   * filter), it is read and sealed again, and must still have the ID the
+   * scan saw.
    */
-  private async store(path: string, offset: number, c: { id: Uint8Array; length: number; data?: Uint8Array }): Promise<void> {
-    await this.batchLevel(this.storeGate);
-    let data = c.data;
-    if (data === undefined) {
+  private async store(lease: PackLease, path: string, offset: number, c: { id: Uint8Array; length: number; sealed?: Uint8Array }): Promise<void> {
+    await this.batchLevel(this.storeGate ?? Promise.resolve());
+    let sealed = c.sealed;
+    if (sealed === undefined) {
       if (this.writer.has(c.id)) return;
-      const again = await this.scanner.readRange(path, offset, c.length);
+      const again = await this.scanner.readRange(path, offset, c.length, lease.seal);
       if (!sameId(again.id, c.id)) {
         throw new FerryError(ContentErrorCode.Changed, `${path} changed while it was read (bytes ${offset}..${offset + c.length} differ on a second read); it is read again by the next backup`, {
           details: { path, offset },
         });
       }
-      data = again.data;
+      sealed = again.sealed;
     }
-    if (await this.batchLevel(this.writer.addBlob(BlobType.Data, c.id, data))) {
+    let added: boolean;
+    try {
+      added = this.writer.addSealed(lease, c.id, sealed, c.length);
+    } catch (err) {
+      throw this.failsBatch(err);
+    }
+    if (added) {
       this.added.blobs++;
       this.added.bytes += c.length;
     }
   }
 
-  /** Reads a group of one-chunk files on a worker, then stores each as one blob. */
+  /** Reads and seals a group of one-chunk files on a worker, then stores each as one blob. */
   private async saveWhole(
     events: readonly ScanEvent[],
     members: readonly number[],
@@ -168,32 +178,41 @@ export class BatchUploader {
     onProgress: (() => void) | undefined,
   ): Promise<void> {
     const files = members.map((i) => events[i] as ScanEvent & { t: 'f'; path: string });
-    const read = await this.scanner.readFiles(files.map((f) => f.path), this.repo.index.known.handle);
-    for (let k = 0; k < members.length; k++) {
-      const r = read[k]!;
-      const f = files[k]!;
-      if (!r.ok) {
-        fail(members[k]!, f.path, r.code, r.message);
-        continue;
+    const lease = await this.batchLevel(this.writer.lease(files.reduce((n, f) => n + f.node.size, 0)));
+    try {
+      const read = await this.scanner.readFiles(
+        files.map((f) => f.path),
+        { seal: lease.seal, known: this.repo.index.known.handle },
+      );
+      for (let k = 0; k < members.length; k++) {
+        const r = read[k]!;
+        const f = files[k]!;
+        if (!r.ok) {
+          fail(members[k]!, f.path, r.code, r.message);
+          continue;
+        }
+        const size = r.size;
+        this.reader.noteRead(size, true);
+        try {
+          if (size > 0) await this.store(lease, f.path, 0, { id: r.id, length: size, ...(r.sealed === undefined ? {} : { sealed: r.sealed }) });
+        } catch (err) {
+          if (this.batchErrors.has(err as object)) throw err;
+          fail(members[k]!, f.path, errorCode(err), errorMessage(err));
+          continue;
+        }
+        out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
+        onProgress?.();
       }
-      const size = r.size;
-      this.reader.noteRead(size, true);
-      try {
-        if (size > 0) await this.store(f.path, 0, { id: r.id, length: size, ...(r.data === undefined ? {} : { data: r.data }) });
-      } catch (err) {
-        if (this.batchErrors.has(err as object)) throw err;
-        fail(members[k]!, f.path, errorCode(err), errorMessage(err));
-        continue;
-      }
-      out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
-      onProgress?.();
+    } finally {
+      this.writer.release(lease);
     }
   }
 
   /**
-   * Chunks a file segment by segment on the workers, asking for the next
-   * segment before storing the current one, so reading and chunking overlap
-   * with storing while at most two segments of the file are in memory.
+   * Chunks and seals a file segment by segment on the workers, asking for
+   * the next segment before storing the current one, so reading and sealing
+   * overlap with storing while at most two segments of the file are in
+   * memory. Each segment holds a lease on a pack until its chunks are added.
    * The file's content hash is merged from each segment's fold, which the
    * worker computed while it had the bytes.
    */
@@ -202,26 +221,40 @@ export class BatchUploader {
     const content: Uint8Array[] = [];
     let size = 0;
     let first = true;
-    const scan = (start: number): Promise<FileSegment> => this.scanner.scanSegment(path, start, SEGMENT_BYTES, this.repo.index.known.handle);
+    const scan = async (start: number): Promise<{ seg: FileSegment; lease: PackLease }> => {
+      // The lease is taken here, not by the caller: waiting for one while holding another could wait forever.
+      const lease = await this.batchLevel(this.writer.lease(Math.min(SEGMENT_BYTES, Math.max(0, meta.size - start))));
+      try {
+        return { seg: await this.scanner.scanSegment(path, start, SEGMENT_BYTES, { seal: lease.seal, known: this.repo.index.known.handle }), lease };
+      } catch (err) {
+        this.writer.release(lease);
+        throw err;
+      }
+    };
     let pending = scan(0);
     try {
       for (;;) {
-        const seg = await pending;
-        if (!seg.eof) pending = scan(seg.next);
-        qx.merge(seg.hashFold, seg.next);
-        let bytes = 0;
-        for (const c of seg.chunks) {
-          bytes += c.length;
-          content.push(c.id);
-          await this.store(path, c.offset, c);
+        const { seg, lease } = await pending;
+        try {
+          if (!seg.eof) pending = scan(seg.next);
+          qx.merge(seg.hashFold, seg.next);
+          let bytes = 0;
+          for (const c of seg.chunks) {
+            bytes += c.length;
+            content.push(c.id);
+            await this.store(lease, path, c.offset, c);
+          }
+          this.reader.noteRead(bytes, first);
+          first = false;
+          size += bytes;
+        } finally {
+          this.writer.release(lease);
         }
-        this.reader.noteRead(bytes, first);
-        first = false;
-        size += bytes;
         if (seg.eof) break;
       }
     } catch (err) {
-      pending.catch(() => {}); // a segment requested ahead is no longer wanted
+      // A segment requested ahead is no longer wanted; its lease goes back (release is idempotent).
+      pending.then(({ lease }) => this.writer.release(lease)).catch(() => {});
       throw err;
     }
     return { ...meta, size, content, hash: hash64(qx.digest()) };

@@ -1,21 +1,22 @@
 /**
  * Worker-thread side of blob processing (started by blob-workers.ts).
  * Five tasks: `scan` chunks a segment of a file with FastCDC, IDs each
- * chunk and folds the segment into the file's QuickXorHash; `read` reads
- * small files whole, IDs and hashes them; `range` reads the bytes of one
- * chunk again; `seal` compresses and encrypts a
- * batch of blobs for one pack; `place` opens
+ * chunk, seals the chunks the repository lacks and folds the segment into
+ * the file's QuickXorHash; `read` reads small files whole, IDs, hashes and
+ * seals them; `range` reads and seals one chunk again; `seal` compresses
+ * and encrypts a batch of (tree) blobs for one pack; `place` opens
  * restored blobs and writes them into files. All are CPU-bound, which is
- * why they live here.
+ * why they live here. File content is sealed on the thread that read it, so
+ * plaintext never crosses threads on its way into a pack.
  */
 import { workerData } from 'node:worker_threads';
 import { serveTasks } from '../workers/worker-pool.ts';
 import { chunkFile, gearTable } from './chunker.ts';
 import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
-import { sealBlob } from './blob.ts';
+import { BlobType, sealBlob } from './blob.ts';
 import type { BlobTask } from './blob-tasks.ts';
-import type { FileChunk, FileSegment, WholeFile } from './content.ts';
+import type { FileChunk, FileSegment, SealSpec, WholeFile } from './content.ts';
 import { readRangeSync, readWholeSync } from './read-whole.ts';
 import { KnownBlobsView } from './known-blobs.ts';
 import { errorCode, errorMessage } from './error-text.ts';
@@ -26,7 +27,7 @@ const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; a
 const gear = gearTable(init.gearSeed);
 /** The chunker's read window, reused by every scan on this thread (scans are synchronous: one at a time). */
 let scratch: Uint8Array | undefined;
-/** Whole files are read into this when only a few of them will be kept (see `read`). */
+/** Whole files are read into this, one at a time (see `read`): only their sealed forms leave. */
 let wholeScratch: Uint8Array | undefined;
 
 /**
@@ -36,6 +37,14 @@ let wholeScratch: Uint8Array | undefined;
  * small heap costs about a millisecond.
  */
 const garbage = new GarbageBudget(4 * 1024 * 1024);
+
+/** Seals a data blob for the main thread to append to a pack, and lists its buffer for transfer. */
+function sealData(seal: SealSpec, id: Uint8Array, plaintext: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  const sealed = ownBuffer(sealBlob(seal.key, id, BlobType.Data, plaintext, seal.level));
+  garbage.note(sealed.length); // the compressed form; the sealed one is transferred
+  transfer.push(sealed.buffer as ArrayBuffer);
+  return sealed;
+}
 
 /** An ArrayBuffer we may transfer: the view must own all of it. */
 function ownBuffer(b: Uint8Array): Uint8Array {
@@ -57,17 +66,17 @@ serveTasks((task: BlobTask) => {
   if (task.op === 'read') {
     // Synchronous reads: this thread has nothing else to do, and a sync read
     // costs a few syscalls where an async one also costs thread-pool hand-offs.
+    // Every file is read into one reused buffer: only its sealed form leaves.
     const known = task.known === undefined ? undefined : new KnownBlobsView(task.known);
-    if (known !== undefined) wholeScratch ??= new Uint8Array(init.chunker.minSize);
+    wholeScratch ??= new Uint8Array(init.chunker.minSize);
     const transfer: ArrayBuffer[] = [];
     const result = task.paths.map((path): WholeFile => {
       try {
-        const bytes = readWholeSync(path, known === undefined ? undefined : wholeScratch);
+        const bytes = readWholeSync(path, wholeScratch);
         const id = blobId(init.idKey, bytes);
         const hash = hash64(new QuickXorHash().update(bytes).digest());
-        const data = known?.mayHave(id) ? undefined : ownBuffer(bytes);
-        if (data !== undefined) transfer.push(data.buffer as ArrayBuffer);
-        return { ok: true, size: bytes.length, id, hash, ...(data === undefined ? {} : { data }) };
+        const sealed = known?.mayHave(id) ? undefined : sealData(task.seal, id, bytes, transfer);
+        return { ok: true, size: bytes.length, id, hash, ...(sealed === undefined ? {} : { sealed }) };
       } catch (err) {
         return { ok: false, code: errorCode(err), message: errorMessage(err) };
       }
@@ -76,7 +85,9 @@ serveTasks((task: BlobTask) => {
   }
   if (task.op === 'range') {
     const data = readRangeSync(task.path, task.offset, task.length);
-    return { result: { id: blobId(init.idKey, data), data }, transfer: [data.buffer as ArrayBuffer] };
+    const id = blobId(init.idKey, data);
+    const transfer: ArrayBuffer[] = [];
+    return { result: { id, length: data.length, sealed: sealData(task.seal, id, data, transfer) }, transfer };
   }
   const known = task.known === undefined ? undefined : new KnownBlobsView(task.known);
   const chunks: FileChunk[] = [];
@@ -85,17 +96,13 @@ serveTasks((task: BlobTask) => {
   let offset = task.start;
   let eof = true;
   scratch ??= new Uint8Array(2 * init.chunker.maxSize);
-  // Views into the read window: only the chunks the repository lacks are copied out.
+  // Views into the read window: chunks are sealed straight from it, and only
+  // those the repository lacks.
   for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch, views: true })) {
     const id = blobId(init.idKey, c);
     qx.update(c);
-    if (known?.mayHave(id)) {
-      chunks.push({ id, offset, length: c.length });
-    } else {
-      const data = c.slice();
-      transfer.push(data.buffer);
-      chunks.push({ id, offset, length: c.length, data });
-    }
+    const sealed = known?.mayHave(id) ? undefined : sealData(task.seal, id, c, transfer);
+    chunks.push({ id, offset, length: c.length, ...(sealed === undefined ? {} : { sealed }) });
     offset += c.length;
     if (offset - task.start >= task.budget) {
       eof = false; // leaving the loop closes the file; the caller asks again from `offset`

@@ -9,10 +9,15 @@ import { blobId } from '../crypto/tenant-keys.ts';
 import { QuickXorHash, hash64, quickXor } from '../hash/quickxor.ts';
 import type { RepoConfig } from './config.ts';
 import { KnownBlobs } from './known-blobs.ts';
+import { BlobType, openBlob } from './blob.ts';
+import type { SealSpec } from './content.ts';
 
 const params: ChunkerParams = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const seed = randomBytes(32);
 const idKey = randomBytes(32);
+const seal: SealSpec = { key: randomBytes(32), level: 3 };
+/** The plaintext of a blob a worker sealed. */
+const opened = (id: Uint8Array, sealed: Uint8Array): Buffer => Buffer.from(openBlob(seal.key, id, BlobType.Data, sealed, 'test blob'));
 let dir: string;
 let workers: BlobWorkers;
 
@@ -32,13 +37,14 @@ async function scanAll(path: string, budget: number): Promise<{ lengths: number[
   let idsOk = true;
   let pos = 0;
   for (let start = 0; ; ) {
-    const seg = await workers.scanSegment(path, start, budget);
+    const seg = await workers.scanSegment(path, start, budget, { seal });
     qx.merge(seg.hashFold, seg.next);
     for (const c of seg.chunks) {
-      if (c.data === undefined) throw new Error('a scan without a known-blobs filter returned a chunk without its bytes');
-      idsOk &&= c.offset === pos && c.length === c.data.length && Buffer.from(blobId(idKey, c.data)).equals(c.id);
-      pos += c.data.length;
-      parts.push(c.data);
+      if (c.sealed === undefined) throw new Error('a scan without a known-blobs filter returned a chunk without its bytes');
+      const data = opened(c.id, c.sealed);
+      idsOk &&= c.offset === pos && c.length === data.length && Buffer.from(blobId(idKey, data)).equals(c.id);
+      pos += data.length;
+      parts.push(data);
     }
     if (seg.eof) break;
     start = seg.next;
@@ -47,7 +53,7 @@ async function scanAll(path: string, budget: number): Promise<{ lengths: number[
 }
 
 describe('BlobWorkers', () => {
-  it('scans files segment by segment, concurrently on one thread, with whole-file cuts', async () => {
+  it('scans and seals files segment by segment, concurrently on one thread, with whole-file cuts', async () => {
     const files = [0, 1, 2].map((i) => {
       const data = randomBytes(1_500_000 + i * 77_777);
       const path = join(dir, `f${i}`);
@@ -63,21 +69,21 @@ describe('BlobWorkers', () => {
     }
   });
 
-  it('reads small files whole, with IDs and hashes, and reports an unreadable one alone', async () => {
+  it('reads and seals small files whole, with IDs and hashes, and reports an unreadable one alone', async () => {
     const a = randomBytes(5000);
     writeFileSync(join(dir, 'a'), a);
     writeFileSync(join(dir, 'empty'), new Uint8Array(0));
-    const [ra, missing, empty] = await workers.readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'empty')]);
+    const [ra, missing, empty] = await workers.readFiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'empty')], { seal });
     expect(ra).toMatchObject({ ok: true, hash: hash64(quickXor(a)) });
     if (!ra?.ok) throw new Error('unreachable');
     expect(ra.size).toBe(a.length);
-    expect(Buffer.from(ra.data!).equals(a)).toBe(true);
+    expect(opened(ra.id, ra.sealed!).equals(a)).toBe(true);
     expect(Buffer.from(ra.id).equals(Buffer.from(blobId(idKey, a)))).toBe(true);
     expect(missing).toMatchObject({ ok: false, code: 'ENOENT' });
     expect(empty).toMatchObject({ ok: true, hash: hash64(quickXor(new Uint8Array(0))) });
   });
 
-  it('leaves out the bytes of chunks and files the known-blobs filter may have, and reads a range again', async () => {
+  it('leaves out chunks and files the known-blobs filter may have, and reads and seals a range again', async () => {
     const data = randomBytes(600_000);
     const small = randomBytes(3000);
     const path = join(dir, 'known');
@@ -97,19 +103,21 @@ describe('BlobWorkers', () => {
       at += len;
     }
     known.add(blobId(idKey, small));
-    const seg = await workers.scanSegment(path, 0, data.length + 1, known.handle);
+    const seg = await workers.scanSegment(path, 0, data.length + 1, { seal, known: known.handle });
     expect(seg.eof).toBe(true);
     expect(seg.chunks.map((c) => c.length)).toEqual(lengths);
     for (const c of seg.chunks) {
-      expect(c.data === undefined).toBe(knownOffsets.has(c.offset));
-      const again = await workers.readRange(path, c.offset, c.length);
-      expect(Buffer.from(again.data).equals(data.subarray(c.offset, c.offset + c.length))).toBe(true);
+      expect(c.sealed === undefined).toBe(knownOffsets.has(c.offset));
+      const again = await workers.readRange(path, c.offset, c.length, seal);
+      const bytes = data.subarray(c.offset, c.offset + c.length);
+      expect(again.length).toBe(c.length);
+      expect(opened(c.id, again.sealed).equals(bytes)).toBe(true);
       expect(Buffer.from(again.id).equals(Buffer.from(c.id))).toBe(true);
-      if (c.data !== undefined) expect(Buffer.from(c.data).equals(Buffer.from(again.data))).toBe(true);
+      if (c.sealed !== undefined) expect(opened(c.id, c.sealed).equals(bytes)).toBe(true);
     }
-    const [k, n] = await workers.readFiles([join(dir, 'small-known'), join(dir, 'small-new')], known.handle);
+    const [k, n] = await workers.readFiles([join(dir, 'small-known'), join(dir, 'small-new')], { seal, known: known.handle });
     expect(k).toMatchObject({ ok: true, size: 3000, hash: hash64(quickXor(small)) });
-    expect(k?.ok && k.data).toBeUndefined();
-    expect(n?.ok && n.data?.length).toBe(3000);
+    expect(k?.ok && k.sealed).toBeUndefined();
+    expect(n?.ok && opened(n.id, n.sealed!).length).toBe(3000);
   });
 });

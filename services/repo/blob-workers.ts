@@ -1,15 +1,15 @@
 /**
- * Main-thread side of blob processing: a worker pool that scans files and
- * seals batches, so chunking, hashing, compression and encryption use every
- * core while the main thread walks, deduplicates and writes packs.
+ * Main-thread side of blob processing: a worker pool that scans and seals
+ * files (and seals batches of tree blobs), so chunking, hashing, compression
+ * and encryption use every core while the main thread walks, deduplicates
+ * and writes packs.
  */
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../workers/worker-pool.ts';
 import type { RepoConfig } from './config.ts';
-import type { ContentScanner, FileSegment, WholeFile } from './content.ts';
+import type { ContentScanner, FileSegment, ScanOptions, SealSpec, WholeFile } from './content.ts';
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
-import type { KnownBlobsHandle } from './known-blobs.ts';
 import type { BlobPlacer, PlaceResult, PlaceTask } from './place-blobs.ts';
 
 const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
@@ -34,14 +34,12 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
     return this.pool.run<Uint8Array[]>(task, transfer);
   }
 
-  async scanSegment(path: string, start: number, budget: number, known?: KnownBlobsHandle): Promise<FileSegment> {
-    const task: BlobTask = { op: 'scan', path, start, budget, ...(known === undefined ? {} : { known }) };
-    return this.pool.run<FileSegment>(task);
+  async scanSegment(path: string, start: number, budget: number, opts: ScanOptions): Promise<FileSegment> {
+    return this.pool.run<FileSegment>({ op: 'scan', path, start, budget, ...opts } satisfies BlobTask);
   }
 
-  async readRange(path: string, offset: number, length: number): Promise<{ id: Uint8Array; data: Uint8Array }> {
-    const task: BlobTask = { op: 'range', path, offset, length };
-    return this.pool.run<{ id: Uint8Array; data: Uint8Array }>(task);
+  async readRange(path: string, offset: number, length: number, seal: SealSpec): Promise<{ id: Uint8Array; length: number; sealed: Uint8Array }> {
+    return this.pool.run<{ id: Uint8Array; length: number; sealed: Uint8Array }>({ op: 'range', path, offset, length, seal } satisfies BlobTask);
   }
 
   async place(task: PlaceTask): Promise<PlaceResult> {
@@ -49,9 +47,8 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
     return this.pool.run<PlaceResult>(task, buf ? [buf] : []);
   }
 
-  async readFiles(paths: readonly string[], known?: KnownBlobsHandle): Promise<WholeFile[]> {
-    const task: BlobTask = { op: 'read', paths, ...(known === undefined ? {} : { known }) };
-    return this.pool.run<WholeFile[]>(task);
+  async readFiles(paths: readonly string[], opts: ScanOptions): Promise<WholeFile[]> {
+    return this.pool.run<WholeFile[]>({ op: 'read', paths, ...opts } satisfies BlobTask);
   }
 
   async close(): Promise<void> {

@@ -11,17 +11,34 @@ export const ContentErrorCode = {
 } as const;
 
 /**
- * One chunk of a file. `data` is left out when the scanner's known-blobs
- * filter said the repository may have the chunk already: the caller confirms
- * that with the index, and reads the range again (readRange) in the rare
- * case the filter was wrong.
+ * How a scanner seals the chunks it returns: with the key of the data pack
+ * they are bound for (RepoWriter.lease), at this zstd level. Sealing where
+ * the bytes were read keeps plaintext on the thread that read it.
+ */
+export interface SealSpec {
+  readonly key: Uint8Array;
+  readonly level: number;
+}
+
+/** What every scanner call is given: the seal, and the known-blobs filter whose chunks it may leave out. */
+export interface ScanOptions {
+  readonly seal: SealSpec;
+  readonly known?: KnownBlobsHandle;
+}
+
+/**
+ * One chunk of a file. `sealed` is the chunk as a data blob sealed with the
+ * scan's SealSpec (blob.ts), `length` its plaintext length. `sealed` is left
+ * out when the known-blobs filter said the repository may have the chunk
+ * already: the caller confirms that with the index, and reads the range
+ * again (readRange) in the rare case the filter was wrong.
  */
 export interface FileChunk {
   readonly id: Uint8Array;
   /** Offset of the chunk in its file. */
   readonly offset: number;
   readonly length: number;
-  readonly data?: Uint8Array;
+  readonly sealed?: Uint8Array;
 }
 
 /**
@@ -38,35 +55,35 @@ export interface FileSegment {
   readonly hashFold: Uint8Array;
 }
 
-/** A whole file read as one blob (its bytes left out as for FileChunk), or why it could not be read. */
+/** A whole file read as one blob (sealed, or left out, as for FileChunk), or why it could not be read. */
 export type WholeFile =
-  | { readonly ok: true; readonly size: number; readonly data?: Uint8Array; readonly id: Uint8Array; readonly hash: bigint }
+  | { readonly ok: true; readonly size: number; readonly sealed?: Uint8Array; readonly id: Uint8Array; readonly hash: bigint }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-/** Chunks, hashes and IDs files. Implemented on worker threads (blob-workers.ts). */
+/** Chunks, hashes, IDs and seals files. Implemented on worker threads (blob-workers.ts). */
 export interface ContentScanner {
   /**
    * Chunks `path` from byte `start`, which must be 0 or the `next` of the
    * previous segment (a chunk boundary, so the cuts equal those of chunking
    * the whole file at once), and returns chunks until at least `budget` bytes
    * or the end of the file. Memory per call is bounded by budget + the
-   * largest chunk, whatever the file's size. Chunks `known` may have come
-   * back without their bytes.
+   * largest chunk, whatever the file's size. Chunks `opts.known` may have
+   * come back without their bytes.
    */
-  scanSegment(path: string, start: number, budget: number, known?: KnownBlobsHandle): Promise<FileSegment>;
+  scanSegment(path: string, start: number, budget: number, opts: ScanOptions): Promise<FileSegment>;
   /**
    * Reads each file whole, as one blob: its bytes, blob ID and content hash.
    * For files no longer than the chunker's minimum size, which are always one
    * chunk. Results are in the order of `paths`; a file that cannot be read
    * comes back as its error and does not affect the others.
    */
-  readFiles(paths: readonly string[], known?: KnownBlobsHandle): Promise<WholeFile[]>;
+  readFiles(paths: readonly string[], opts: ScanOptions): Promise<WholeFile[]>;
   /**
    * Reads `length` bytes of `path` from `offset` (fewer if the file ends
-   * first) with their blob ID: the bytes of a chunk a scan left out, for
-   * the caller to check against the ID the scan reported.
+   * first), sealed, with their blob ID and length: a chunk a scan left out,
+   * for the caller to check against the ID the scan reported.
    */
-  readRange(path: string, offset: number, length: number): Promise<{ readonly id: Uint8Array; readonly data: Uint8Array }>;
+  readRange(path: string, offset: number, length: number, seal: SealSpec): Promise<{ readonly id: Uint8Array; readonly length: number; readonly sealed: Uint8Array }>;
 }
 
 export class ContentReader {

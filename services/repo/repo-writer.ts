@@ -3,15 +3,23 @@
  * files come out, in that order. Deduplicates against the loaded index and
  * against blobs already added in this session.
  *
- * Flow: addBlob() queues plaintext into a batch for the current pack of its
- * kind; full batches go to the Sealer (worker threads) and come back sealed;
- * sealed blobs are appended to the pack they were assigned to; a pack that
- * reached its target size and has no batch in flight is saved to storage.
+ * Two ways in:
+ * - addBlob() queues plaintext into a batch for the current pack of its
+ *   kind; full batches go to the Sealer (worker threads) and come back
+ *   sealed, and are appended to the pack they were assigned to. Trees come
+ *   this way.
+ * - File content is sealed where it was read: lease() lends a scan the key
+ *   of the current data pack, the scan seals its chunks with it on a worker
+ *   thread, and addSealed() appends them; release() returns the lease.
+ * A pack that reached its target size and has no batch or lease out is
+ * saved to storage.
  * Every `indexEvery` saved packs, and at flush(), an index file listing the
  * saved packs is written, so an interrupted backup leaves reusable data.
  *
- * Back-pressure: addBlob() waits while more than `maxPendingBytes` of
- * plaintext is queued, sealing or unsaved, so memory stays flat. Packs are
+ * Back-pressure: addBlob() and lease() wait while more than
+ * `maxPendingBytes` is queued, sealing, leased or unsaved, so memory stays
+ * flat. addSealed() and release() never wait: a lease holder must be able
+ * to give its lease back, or its pack could never be saved. Packs are
  * not built in memory: each goes to storage blob by blob through an
  * ObjectWriter (see PackBuilder), committed under its name once complete.
  */
@@ -25,6 +33,7 @@ import { BlobType } from './blob.ts';
 import { idKey } from './ids.ts';
 import type { PackEntry } from './index-file.ts';
 import type { ObjectWriter } from '../storage/storage.ts';
+import type { SealSpec } from './content.ts';
 
 export interface RepoWriterOptions {
   readonly maxPendingBytes?: number;
@@ -40,14 +49,46 @@ export interface WriterStats {
   packs: number;
 }
 
+/**
+ * A share of the current data pack, lent to one scan that seals file content
+ * on another thread with `seal`. The holder adds what the scan sealed with
+ * addSealed() and then calls release() exactly once, whatever happened:
+ * the pack is not saved while a lease on it is out.
+ */
+export interface PackLease {
+  readonly seal: SealSpec;
+}
+
+class Lease implements PackLease {
+  readonly writer: RepoWriter;
+  readonly seal: SealSpec;
+  readonly pack: OpenPack;
+  /** Plaintext bytes the scan may read. */
+  readonly reserved: number;
+  /** What those bytes are expected to add to the pack: counted towards its size, and as pending, until release. */
+  readonly expected: number;
+  /** Sealed bytes added under this lease. */
+  appended = 0;
+  released = false;
+
+  constructor(writer: RepoWriter, seal: SealSpec, pack: OpenPack, reserved: number, expected: number) {
+    this.writer = writer;
+    this.seal = seal;
+    this.pack = pack;
+    this.reserved = reserved;
+    this.expected = expected;
+  }
+}
+
 interface OpenPack {
   readonly builder: PackBuilder;
   /** Where the builder writes; committed or aborted when the pack is done. */
   readonly out: Promise<ObjectWriter>;
+  /** Batches sealing and leases out for this pack. */
   inFlight: number;
-  /** Bytes assigned (queued or sealed) to this pack, to decide rotation early. */
+  /** Bytes assigned (queued, sealed or expected from leases) to this pack, to decide rotation early. */
   assigned: number;
-  /** Plaintext bytes sealed into this pack and not yet saved (released from back-pressure on save). */
+  /** Bytes sealed into this pack and not yet saved (released from back-pressure on save). */
   held: number;
   closed: boolean;
 }
@@ -64,6 +105,10 @@ export class RepoWriter {
   private readonly unindexed: PackEntry[] = [];
   private pendingBytes = 0;
   private inFlightBatches = 0;
+  private leasesOut = 0;
+  /** Plaintext bytes reserved by returned leases, and the sealed bytes they added: how much a lease is expected to add. */
+  private leasedReserved = 0;
+  private leasedAdded = 0;
   /** Woken whenever a batch settles, a pack is saved, or something fails. */
   private waiters: (() => void)[] = [];
   private failure: unknown = null;
@@ -118,13 +163,81 @@ export class RepoWriter {
     return true;
   }
 
-  /** Seals and saves everything queued, then writes an index file. */
+  /**
+   * Lends a scan that may read up to `reserve` bytes of file content the key
+   * of the current data pack (see PackLease). Waits while too much is
+   * pending, like addBlob(); a holder must not wait for a second lease
+   * (or for addBlob()) before it has released the one it holds, or a full
+   * writer could wait on itself.
+   */
+  async lease(reserve: number): Promise<PackLease> {
+    this.throwIfFailed();
+    while (this.pendingBytes > this.opts.maxPendingBytes && !this.failure) await this.changed();
+    this.throwIfFailed();
+    const pack = this.packFor(PackKind.Data);
+    // A rotation decided on `reserve` alone would close packs far too early
+    // when most content is deduplicated (a backup after a small change).
+    const ratio = this.leasedReserved === 0 ? 1 : Math.max(0.05, this.leasedAdded / this.leasedReserved);
+    const expected = Math.ceil(reserve * ratio);
+    const lease = new Lease(this, { key: pack.builder.key, level: this.repo.config.zstdLevel }, pack, reserve, expected);
+    this.leasesOut++;
+    pack.inFlight++;
+    pack.assigned += expected;
+    this.pendingBytes += expected;
+    if (pack.assigned >= this.repo.config.packSize) this.rotate(PackKind.Data);
+    return lease;
+  }
+
+  /**
+   * Appends a data blob that a scan sealed under `lease`, unless the
+   * repository has it or it was added in this session. Returns false for
+   * such a duplicate, whose sealed bytes are dropped.
+   */
+  addSealed(lease: PackLease, id: Uint8Array, sealed: Uint8Array, rawLength: number): boolean {
+    this.throwIfFailed();
+    const l = this.own(lease);
+    if (l.released) throw new TypeError('addSealed() with a lease already released');
+    if (this.has(id)) return false;
+    this.added.add(idKey(id));
+    this.repo.index.known.add(id);
+    this.stats.newBlobs++;
+    this.stats.newBytes += rawLength;
+    l.pack.builder.append(id, BlobType.Data, sealed, rawLength);
+    l.appended += sealed.length;
+    // The lease's estimate may have been low: a pack that is full takes no more leases.
+    if (l.pack.builder.size >= this.repo.config.packSize && this.current.get(PackKind.Data) === l.pack) this.rotate(PackKind.Data);
+    return true;
+  }
+
+  /** Returns a lease (see PackLease). Safe to call twice. */
+  release(lease: PackLease): void {
+    const l = this.own(lease);
+    if (l.released) return;
+    l.released = true;
+    this.leasesOut--;
+    this.leasedReserved += l.reserved;
+    this.leasedAdded += l.appended;
+    const p = l.pack;
+    p.inFlight--;
+    p.assigned += l.appended - l.expected;
+    this.pendingBytes += l.appended - l.expected;
+    p.held += l.appended;
+    this.maybeSave(p);
+    this.wake();
+  }
+
+  private own(lease: PackLease): Lease {
+    if (!(lease instanceof Lease) || lease.writer !== this) throw new TypeError('not a lease of this writer');
+    return lease;
+  }
+
+  /** Seals and saves everything queued, waits for the leases out, then writes an index file. */
   async flush(): Promise<void> {
     for (const kind of [PackKind.Data, PackKind.Tree]) {
       this.dispatch(kind);
       if (this.current.has(kind)) this.rotate(kind);
     }
-    while (this.saves.size > 0 || this.inFlightBatches > 0) await this.changed();
+    while (this.saves.size > 0 || this.inFlightBatches > 0 || this.leasesOut > 0) await this.changed();
     this.throwIfFailed();
     await this.writeIndex();
   }
@@ -180,19 +293,23 @@ export class RepoWriter {
       .finally(() => {
         pack.inFlight--;
         this.inFlightBatches--;
-        this.release(bytes, pack);
+        this.holdSealed(bytes, pack);
         this.wake();
       });
   }
 
   /** Plaintext bytes stay counted until their pack is saved, which bounds memory. */
-  private release(bytes: number, pack: OpenPack): void {
+  private holdSealed(bytes: number, pack: OpenPack): void {
     pack.held += bytes;
     this.maybeSave(pack);
   }
 
   private maybeSave(p: OpenPack): void {
-    if (!p.closed || p.inFlight > 0 || this.failure) return;
+    if (!p.closed || p.inFlight > 0) return;
+    if (this.failure) {
+      discard(p);
+      return;
+    }
     const held = p.held;
     p.held = 0;
     if (p.builder.blobCount === 0) {
@@ -233,7 +350,10 @@ export class RepoWriter {
   /** Records the first failure; the packs still open are given up, so their partial objects go too. */
   private fail(e: unknown): void {
     if (!this.failure) this.failure = e;
-    for (const p of this.current.values()) discard(p);
+    for (const p of this.current.values()) {
+      p.closed = true;
+      discard(p);
+    }
     this.current.clear();
     this.wake();
   }
