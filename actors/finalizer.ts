@@ -20,6 +20,7 @@ import { writeSnapshot } from '../services/jobs/snapshot-writer.ts';
 import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
 import { decodeFragment } from './fragment.ts';
 import { publishJobEvent } from './job-events.ts';
+import { FragmentWaiter } from './fragment-waiter.ts';
 import { JobStore } from './runtime/job-store.ts';
 import { backupSpec } from './job-spec.ts';
 
@@ -40,30 +41,34 @@ export function finalizerHandler(deps: ActorDeps) {
     const totals = { filesRead: 0, newBytes: 0, newBlobs: 0, storedBytes: 0 };
     let prevEnd: readonly string[] = [];
     const started = Date.now();
-    for (let seq = 0; seq < v.batches; seq++) {
-      const key = fragmentKey(v.tenant, v.jobId, seq);
-      let entry = await fragments.get(key);
-      // Short waits first: the last batches usually land moments after the scan ends.
-      for (let wait = 10; !entry?.value.length; wait = Math.min(wait * 2, 1000)) {
-        if (ctx.signal.aborted) throw new Error('finalize interrupted by shutdown');
-        ctx.heartbeat();
-        await new Promise((r) => setTimeout(r, wait));
-        entry = await fragments.get(key);
+    const waiter = await FragmentWaiter.open(fragments, v.tenant, v.jobId);
+    try {
+      for (let seq = 0; seq < v.batches; seq++) {
+        const key = fragmentKey(v.tenant, v.jobId, seq);
+        let entry = await fragments.get(key);
+        while (!entry?.value.length) {
+          if (ctx.signal.aborted) throw new Error('finalize interrupted by shutdown');
+          ctx.heartbeat();
+          await waiter.arrived(seq, 1000);
+          entry = await fragments.get(key);
+        }
+        const f = decodeFragment(entry.value, key);
+        if (!sameParts(f.startPos, prevEnd)) {
+          throw new FerryError('jobs.inconsistent-scan', `batch ${seq} does not start where batch ${seq - 1} ended; the source changed while the scan resumed; run the backup again`);
+        }
+        prevEnd = f.endPos;
+        for (const e of decodeEvents(f.events, key)) await assembler.push(e);
+        totals.filesRead += f.filesRead;
+        totals.newBytes += f.newBytes;
+        totals.newBlobs += f.newBlobs;
+        totals.storedBytes += f.storedBytes;
+        if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', {
+          step: 'finalize', batch: seq, of: v.batches,
+          etaSec: Math.round(((Date.now() - started) / 1000 / (seq + 1)) * (v.batches - seq - 1)),
+        }, 'finalizer');
       }
-      const f = decodeFragment(entry.value, key);
-      if (!sameParts(f.startPos, prevEnd)) {
-        throw new FerryError('jobs.inconsistent-scan', `batch ${seq} does not start where batch ${seq - 1} ended; the source changed while the scan resumed; run the backup again`);
-      }
-      prevEnd = f.endPos;
-      for (const e of decodeEvents(f.events, key)) await assembler.push(e);
-      totals.filesRead += f.filesRead;
-      totals.newBytes += f.newBytes;
-      totals.newBlobs += f.newBlobs;
-      totals.storedBytes += f.storedBytes;
-      if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', {
-        step: 'finalize', batch: seq, of: v.batches,
-        etaSec: Math.round(((Date.now() - started) / 1000 / (seq + 1)) * (v.batches - seq - 1)),
-      }, 'finalizer');
+    } finally {
+      waiter.close();
     }
     const { id, snapshot } = await writeSnapshot(repo, writer, assembler, {
       startedMs: job.createdAt, host: spec.host, source: spec.source, paths: spec.paths, tags: spec.tags, parentId: spec.parent,
