@@ -76,8 +76,10 @@ export class FsStorage implements Storage {
   async save(name: string, data: Uint8Array): Promise<void> {
     this.#check('save');
     this.#checkName(name);
-    // The temp file next to the target: a rename within one directory.
-    const w = await this.#writer(path.dirname(this.#path(name)), name);
+    // The temp file in the root, like a writer's: the sweep below then finds
+    // what a save killed midway left, wherever the object was going.
+    this.#sweepOnce();
+    const w = await this.#writer(this.root, name);
     try {
       await w.write(data);
       await w.commit(name);
@@ -90,17 +92,21 @@ export class FsStorage implements Storage {
 
   async writer(): Promise<ObjectWriter> {
     this.#check('write');
-    if (!this.#swept) {
-      this.#swept = true;
-      void this.#sweepStaleTemps();
-    }
+    this.#sweepOnce();
     return this.#writer(this.root);
   }
 
+  #sweepOnce(): void {
+    if (this.#swept) return;
+    this.#swept = true;
+    void this.#sweepStaleTemps();
+  }
+
   /**
-   * Deletes writers' temp files in the root that are a day old: a process
-   * killed while writing a pack leaves one, and no live writer takes that
-   * long, so nobody has to clean up after a crash. Best effort.
+   * Deletes temp files in the root that are a day old, on the first save or
+   * writer: a process killed while writing a pack or saving an object
+   * leaves one, and no live writer takes that long, so nobody has to clean
+   * up after a crash. Best effort.
    */
   async #sweepStaleTemps(): Promise<void> {
     try {
