@@ -1,101 +1,29 @@
-import { createCipheriv, createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/** FastCDC chunker: gear table, published vectors, cut search and chunk properties. */
+import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../protocol/errors.ts';
+import { DEFAULT_CHUNKER_PARAMS, chunkLengths, findCut, gearTable, validateChunkerParams, type ChunkerParams } from './chunker.ts';
+import { testStreamBytes } from './test-stream.ts';
 import {
-  DEFAULT_CHUNKER_PARAMS,
-  chunkFile,
-  chunkLengths,
-  chunkStream,
-  findCut,
-  gearTable,
-  validateChunkerParams,
-  type ChunkerParams,
-} from './chunker.ts';
-import { testStream, testStreamBytes } from './test-stream.ts';
+  KiB,
+  MiB,
+  SMALL,
+  VECTOR_SEED,
+  gear,
+  VECTOR_GEAR_FIRST4,
+  VECTOR_DEFAULT_12MIB,
+  VECTOR_SMALL_256KIB,
+  VECTOR_SMALL_ZEROS_256KIB,
+  prng,
+  sha,
+  concat,
+  expectWithinBounds,
+} from './chunker.fixture.ts';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const SMALL: ChunkerParams = { minSize: 2048, avgSize: 8192, maxSize: 65536 };
-
-/** Seed of the published vectors: the 32 bytes 0x00, 0x01, …, 0x1f. */
-const VECTOR_SEED = Uint8Array.from({ length: 32 }, (_, i) => i);
-
-/*
- * TEST VECTORS (on-disk format). Data is the test stream of test-stream.ts:
- * SHA-256(u32le(0)) || SHA-256(u32le(1)) || …; the gear seed is VECTOR_SEED.
- * Cross-checked against an independent, literal Python transcription of the
- * algorithm in the chunker.ts doc comment.
- */
-const VECTOR_GEAR_FIRST4 = [0xcb0d171b, 0x6fd9448b, 0x52702857, 0x38534c94];
-
-/** Default params (512 KiB / 1 MiB / 8 MiB) over the first 12 MiB of the stream. */
-const VECTOR_DEFAULT_12MIB = [
-  1291911, 618762, 1587495, 1143272, 811861, 1113096, 1160368, 1170813, 794037, 1633007, 1079038, 179252,
-];
-
-/** {minSize: 2048, avgSize: 8192, maxSize: 65536} over the first 256 KiB of the stream. */
-const VECTOR_SMALL_256KIB = [
-  10136, 8195, 12948, 8418, 10194, 8458, 12523, 4391, 9291, 10228, 8354, 9639, 8445, 10051, 13508, 10300, 8205, 4184,
-  9555, 7134, 16322, 8328, 8546, 4713, 5765, 11646, 9506, 10275, 2886,
-];
-
-/** Same small params over 256 KiB of zero bytes: the hash settles without a cut, so every chunk is maxSize. */
-const VECTOR_SMALL_ZEROS_256KIB = [65536, 65536, 65536, 65536];
-
-/** Fast deterministic pseudo-random bytes (AES-256-CTR keystream under a label-derived key). */
-function prng(label: string, length: number): Uint8Array {
-  const key = createHash('sha256').update(label).digest();
-  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  const out = new Uint8Array(length);
-  const zeros = Buffer.alloc(Math.min(length, 16 * MiB));
-  for (let off = 0; off < length; off += zeros.length) {
-    const n = Math.min(zeros.length, length - off);
-    out.set(cipher.update(zeros.subarray(0, n)), off);
-  }
-  return out;
-}
-
-async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let off = 0; off < data.length; off += size) yield data.subarray(off, Math.min(data.length, off + size));
-}
-
-async function collect(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for await (const c of chunks) out.push(c);
-  return out;
-}
-
-function sha(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
-}
-
-function expectWithinBounds(lengths: number[], params: ChunkerParams, total: number): void {
-  expect(lengths.reduce((a, b) => a + b, 0)).toBe(total);
-  lengths.forEach((len, i) => {
-    expect(len).toBeLessThanOrEqual(params.maxSize);
-    if (i < lengths.length - 1) expect(len).toBeGreaterThanOrEqual(params.minSize);
-    else expect(len).toBeGreaterThan(0);
-  });
-}
-
-const gear = gearTable(VECTOR_SEED);
 let stream12: Uint8Array;
-let dir: string;
 
 beforeAll(async () => {
   stream12 = testStreamBytes(12 * MiB);
-  dir = await mkdtemp(join(tmpdir(), 'ferry-chunker-'));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('gear table', () => {
@@ -309,118 +237,5 @@ describe('chunk properties', () => {
     expect(fresh.length).toBeGreaterThanOrEqual(1);
     expect(fresh.length).toBeLessThanOrEqual(2);
     expect(after.length - fresh.length).toBeGreaterThanOrEqual(before.length - 2);
-  });
-});
-
-describe('streaming', () => {
-  it('yields the vector boundaries from the test stream iterator', async () => {
-    const chunks = await collect(chunkStream(testStream(12 * MiB, 999_999), gear));
-    expect(chunks.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
-    expect(sha(concat(chunks))).toBe(sha(stream12));
-  });
-
-  for (const size of [1, 7, 4096, 1_000_000]) {
-    it(`matches whole-buffer chunking with ${size}-byte pieces`, async () => {
-      const small = stream12.subarray(0, size < 100 ? 256 * KiB : 12 * MiB);
-      const got = await collect(chunkStream(pieces(small, size), gear, SMALL));
-      expect(got.map((c) => c.length)).toEqual(chunkLengths(small, gear, SMALL));
-      expect(sha(concat(got))).toBe(sha(small));
-      if (size >= 4096) {
-        const big = await collect(chunkStream(pieces(stream12, size), gear));
-        expect(big.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
-      }
-    });
-  }
-
-  it('matches with 7-byte pieces under default params', async () => {
-    const data = stream12.subarray(0, 3 * MiB);
-    const got = await collect(chunkStream(pieces(data, 7), gear));
-    expect(got.map((c) => c.length)).toEqual(chunkLengths(data, gear));
-  });
-
-  it('matches with pieces of varying sizes and a source that reuses its buffer', async () => {
-    const data = stream12.subarray(0, 6 * MiB);
-    async function* reusing(): AsyncGenerator<Uint8Array> {
-      const buf = new Uint8Array(3 * MiB);
-      const sizes = [1, 9 * MiB, 3, 2 * MiB + 5, 77, 8 * MiB, 123_457];
-      for (let off = 0, k = 0; off < data.length; k++) {
-        const n = Math.min(sizes[k % sizes.length]!, buf.length, data.length - off);
-        buf.set(data.subarray(off, off + n));
-        yield buf.subarray(0, n);
-        buf.fill(0xee); // scribble: the chunker must have copied what it needs
-        off += n;
-      }
-    }
-    const got = await collect(chunkStream(reusing(), gear, SMALL));
-    expect(got.map((c) => c.length)).toEqual(chunkLengths(data, gear, SMALL));
-    expect(sha(concat(got))).toBe(sha(data));
-  });
-
-  it('yields fresh, exactly-sized buffers', async () => {
-    const got = await collect(chunkStream(pieces(stream12.subarray(0, 1 * MiB), 100_000), gear, SMALL));
-    for (const c of got) {
-      expect(c.byteOffset).toBe(0);
-      expect(c.buffer.byteLength).toBe(c.length);
-    }
-    expect(new Set(got.map((c) => c.buffer)).size).toBe(got.length);
-  });
-
-  it('handles empty and tiny inputs', async () => {
-    expect(await collect(chunkStream(pieces(new Uint8Array(0), 10), gear))).toEqual([]);
-    const one = await collect(chunkStream(pieces(Uint8Array.of(42), 10), gear));
-    expect(one.map((c) => Array.from(c))).toEqual([[42]]);
-  });
-});
-
-describe('chunkFile', () => {
-  it('matches the vectors on a file, for several read sizes', async () => {
-    const path = join(dir, 'stream12');
-    await writeFile(path, stream12);
-    for (const bufferSize of [4096, 1_000_000, undefined, 64 * MiB]) {
-      const chunks = await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, bufferSize ? { bufferSize } : {}));
-      expect(chunks.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB);
-      expect(sha(concat(chunks))).toBe(sha(stream12));
-    }
-  });
-
-  it('matches whole-buffer chunking with 1- and 7-byte reads', async () => {
-    const data = stream12.subarray(0, 32 * KiB); // a few chunks: 1-byte reads are slow
-    const path = join(dir, 'small');
-    await writeFile(path, data);
-    for (const bufferSize of [1, 7]) {
-      const chunks = await collect(chunkFile(path, gear, SMALL, { bufferSize }));
-      expect(chunks.map((c) => c.length)).toEqual(chunkLengths(data, gear, SMALL));
-    }
-  });
-
-  it('starting at a chunk boundary yields the rest of the whole-file chunking', async () => {
-    const path = join(dir, 'stream12-from');
-    await writeFile(path, stream12);
-    let start = 0;
-    for (const [k, len] of VECTOR_DEFAULT_12MIB.entries()) {
-      if (k === 0 || k === 3 || k === VECTOR_DEFAULT_12MIB.length - 1) {
-        const tail = await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { start }));
-        expect(tail.map((c) => c.length)).toEqual(VECTOR_DEFAULT_12MIB.slice(k));
-        expect(sha(concat(tail))).toBe(sha(stream12.subarray(start)));
-      }
-      start += len;
-    }
-    expect(await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { start }))).toEqual([]);
-  });
-
-  it('chunks an empty file to nothing and a file under minSize to one chunk', async () => {
-    const empty = join(dir, 'empty');
-    await writeFile(empty, new Uint8Array(0));
-    expect(await collect(chunkFile(empty, gear))).toEqual([]);
-    const tiny = join(dir, 'tiny');
-    await writeFile(tiny, stream12.subarray(0, 1000));
-    const chunks = await collect(chunkFile(tiny, gear));
-    expect(chunks.map((c) => c.length)).toEqual([1000]);
-  });
-
-  it('reports a missing file as chunker.io', async () => {
-    await expect(collect(chunkFile(join(dir, 'nope'), gear))).rejects.toSatisfy((err: unknown) =>
-      hasCode(err, 'chunker.io'),
-    );
   });
 });
