@@ -22,6 +22,7 @@ import { KnownBlobsView } from './known-blobs.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { placeBlobs } from './place-blobs.ts';
 import { GarbageBudget } from '../workers/garbage-budget.ts';
+import { releaseBuffer } from '../storage/release-buffer.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
@@ -59,9 +60,10 @@ serveTasks((task: BlobTask) => {
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
   if (task.op === 'place') {
-    garbage.note(task.sealed.length);
-    for (const b of task.blobs) garbage.note(2 * b.rawLength); // decrypted and decompressed
-    return { result: placeBlobs(task) };
+    for (const b of task.blobs) garbage.note(b.rawLength); // decrypted (the decompressed form is released by placeBlobs)
+    const result = placeBlobs(task);
+    releaseBuffer(task.sealed); // this thread's own copy (transferred or cloned), read by nothing else
+    return { result };
   }
   if (task.op === 'read') {
     // Synchronous reads: this thread has nothing else to do, and a sync read

@@ -15,14 +15,17 @@ const trailerKey = randomBytes(32);
 const blobs = [randomBytes(100), randomBytes(5000), randomBytes(1_500_000), randomBytes(1), randomBytes(70_000)].map((sealed, i) => ({ id: randomBytes(32), sealed, rawLength: sealed.length + i }));
 
 describe('PackBuilder', () => {
-  it('writes the pack piece by piece to a writer that is still starting, and names it by its SHA-256', async () => {
+  it('writes the pack piece by piece to a writer that is still starting, names it by its SHA-256, and releases each piece once written', async () => {
     const storage = new MemoryStorage();
     let started!: (w: ObjectWriter) => void;
     const builder = new PackBuilder(PackKind.Data, epk, key, trailerKey, new Promise((resolve) => (started = resolve)));
-    for (const b of blobs) builder.append(b.id, BlobType.Data, b.sealed, b.rawLength);
+    // The builder takes what it is given: copies, which it releases once written.
+    const given = blobs.map((b) => new Uint8Array(b.sealed));
+    for (const [i, b] of blobs.entries()) builder.append(b.id, BlobType.Data, given[i]!, b.rawLength);
     const writer = await storage.writer();
     started(writer);
     const { id, size, entry } = await builder.finish();
+    expect(given.map((g) => g.byteLength)).toEqual(blobs.map(() => 0));
     await writer.commit('pack');
     const bytes = await storage.load('pack');
     expect(size).toBe(bytes.length);
@@ -38,7 +41,7 @@ describe('PackBuilder', () => {
     const writer = await storage.writer();
     const failing: ObjectWriter = { ...writer, write: () => Promise.reject(new Error('disk on fire')) };
     const builder = new PackBuilder(PackKind.Tree, epk, key, trailerKey, Promise.resolve(failing));
-    builder.append(blobs[0]!.id, BlobType.Tree, blobs[0]!.sealed, 100);
+    builder.append(blobs[0]!.id, BlobType.Tree, new Uint8Array(blobs[0]!.sealed), 100);
     await expect(builder.finish()).rejects.toThrow('disk on fire');
     await writer.abort();
     expect(await collect(storage.list(''))).toEqual([]);

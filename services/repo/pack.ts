@@ -15,6 +15,7 @@ import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { createHash } from 'node:crypto';
 import type { ObjectWriter } from '../storage/storage.ts';
+import { releaseBuffer } from '../storage/release-buffer.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { BlobEntry, PackEntry } from './index-file.ts';
@@ -67,7 +68,7 @@ export class PackBuilder {
     this.trailerKey = trailerKey;
     this.out = out;
     this.header = header(kind, epk);
-    this.put(this.header);
+    this.put(this.header.slice()); // a copy: the header is kept for the trailer's AAD, and what is put is released once written
   }
 
   get size(): number {
@@ -78,6 +79,7 @@ export class PackBuilder {
     return this.entries.length;
   }
 
+  /** Takes `sealed`: the caller must not use it again (its memory is released once written). */
   append(id: Uint8Array, type: BlobType, sealed: Uint8Array, rawLength: number): void {
     this.entries.push({ id, type, offset: this.offset, length: sealed.length, rawLength });
     this.put(sealed);
@@ -116,15 +118,29 @@ export class PackBuilder {
     const parts = this.gathered;
     this.gathered = [];
     this.gatheredBytes = 0;
-    this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (parts.length === 1) {
+      this.write(parts[0]!);
+      return;
+    }
+    const joined = Buffer.concat(parts);
+    for (const p of parts) releaseBuffer(p);
+    this.write(joined);
   }
 
+  /**
+   * Writes `part` after the writes before it. The builder owns every part
+   * (append() takes the sealed blob), and a writer does not read a piece
+   * once its write settled: its memory is released then (releaseBuffer).
+   */
   private write(part: Uint8Array): void {
     // Callbacks on one promise run in the order they were added: writes stay in order.
     const done = this.out.then((w) => w.write(part));
     this.writes.add(done);
     done.then(
-      () => this.writes.delete(done),
+      () => {
+        this.writes.delete(done);
+        releaseBuffer(part);
+      },
       (err: unknown) => {
         this.failure ??= err;
         this.writes.delete(done);

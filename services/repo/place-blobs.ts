@@ -12,6 +12,7 @@
 import { writeSync } from 'node:fs';
 import { openBlob, type BlobType } from './blob.ts';
 import { errorCode, errorMessage } from './error-text.ts';
+import { releaseBuffer } from '../storage/release-buffer.ts';
 
 export interface PlacedBlob {
   readonly id: Uint8Array;
@@ -50,6 +51,7 @@ export function placeBlobs(task: PlaceTask): PlaceResult {
       for (const [fd, pos] of b.dests) {
         for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, pos + done);
       }
+      releaseBuffer(data); // decrypted and decompressed here, written everywhere: free it now, not at a GC
       return null;
     } catch (err) {
       return { code: errorCode(err), message: errorMessage(err) };
