@@ -11,7 +11,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { serveTasks } from '../workers/worker-pool.ts';
-import { chunkFile, gearTable } from './chunker.ts';
+import { chunkFile, fileWindowBytes, gearTable } from './chunker.ts';
 import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { BlobType, sealBlob } from './blob.ts';
@@ -97,7 +97,7 @@ serveTasks((task: BlobTask) => {
   const qx = new QuickXorHash(task.start);
   let offset = task.start;
   let eof = true;
-  scratch ??= new Uint8Array(2 * init.chunker.maxSize);
+  scratch ??= new Uint8Array(fileWindowBytes(init.chunker));
   // Views into the read window: chunks are sealed straight from it, and only
   // those the repository lacks.
   for (const c of chunkFile(task.path, gear, init.chunker, { start: task.start, scratch, views: true })) {

@@ -171,7 +171,8 @@ export function chunkLengths(
 
 /**
  * Holds not-yet-chunked bytes: data[pos, len) of buf. Grows on demand up to
- * 2 * maxSize (small inputs stay small) and compacts consumed bytes away.
+ * its capacity (small inputs stay small) and compacts consumed bytes away.
+ * The capacity exceeds maxSize, so a chunk in progress always fits.
  */
 class Window {
   buf: Uint8Array;
@@ -193,9 +194,11 @@ class Window {
   }
 
   /**
-   * Ensures room > 0. Only called while size < maxSize = cap / 2, so at full
-   * capacity pos > cap / 2: compaction then copies less than it frees, which
-   * bounds copying to about one extra pass over the input.
+   * Ensures room > 0. Only called while size < maxSize < cap, so at full
+   * capacity pos > 0. Compaction moves the chunk in progress to the front;
+   * the window cannot fill up again before that chunk is cut (it would then
+   * hold more than maxSize bytes of it), so each byte is copied at most
+   * once: at most one extra pass over the input.
    */
   makeRoom(): void {
     if (this.room > 0) return;
@@ -262,6 +265,19 @@ export async function* chunkStream(
   while (win.size > 0) yield win.take(findCut(win.buf, win.pos, win.len, gear, params, true));
 }
 
+/** Bytes chunkFile() asks for per read by default. */
+export const DEFAULT_READ_BYTES = 1 << 20;
+
+/**
+ * The read window chunkFile() needs: the longest chunk plus one read. A
+ * chunk is cut as soon as its end is read, so no more is ever held (9 MiB
+ * with the default parameters; twice maxSize cost each blob worker 7 MiB
+ * more for nothing).
+ */
+export function fileWindowBytes(params: ChunkerParams, readSize = DEFAULT_READ_BYTES): number {
+  return params.maxSize + readSize;
+}
+
 export interface ChunkFileOptions {
   /** Most bytes requested per read() call (default 1 MiB). Does not change boundaries. */
   readonly bufferSize?: number;
@@ -272,7 +288,7 @@ export interface ChunkFileOptions {
    */
   readonly start?: number;
   /**
-   * A buffer of at least 2 * maxSize bytes to use as the read window instead
+   * A buffer of at least fileWindowBytes() bytes to use as the read window instead
    * of allocating one per call; nothing else may use it while the generator
    * runs. Callers that chunk many files on one thread save that much garbage
    * per file.
@@ -287,7 +303,7 @@ export interface ChunkFileOptions {
 }
 
 /**
- * Chunks a file, reading into a reused window of at most 2 * maxSize bytes
+ * Chunks a file, reading into a window of fileWindowBytes() bytes
  * (sized down for small files). Boundaries equal chunkLengths() over the
  * file's bytes; yielded chunks are fresh buffers (or views, see
  * ChunkFileOptions.views). The file is closed when
@@ -306,7 +322,7 @@ export function* chunkFile(
 ): Generator<Uint8Array> {
   validateChunkerParams(params);
   checkGear(gear);
-  const readSize = opts.bufferSize ?? 1 << 20;
+  const readSize = opts.bufferSize ?? DEFAULT_READ_BYTES;
   if (!Number.isSafeInteger(readSize) || readSize < 1) {
     throw new FerryError(ChunkerErrorCode.BadParams, `bufferSize must be a positive integer, got ${readSize}`);
   }
@@ -338,7 +354,7 @@ export function* chunkFile(
     }
     let position = opts.start ?? 0;
     // +1 so a file that fits is read and its EOF seen without growing.
-    const win = new Window(2 * maxSize, Math.max(0, size - position) + 1, opts.scratch);
+    const win = new Window(fileWindowBytes(params, readSize), Math.max(0, size - position) + 1, opts.scratch);
     let eof = false;
     // Bytes at the front of the window known to hold no cut. A chunk is cut
     // as soon as its end is read, not once maxSize bytes are held, so a
