@@ -191,7 +191,9 @@ export class RepoWriter {
   /**
    * Appends a data blob that a scan sealed under `lease`, unless the
    * repository has it or it was added in this session. Returns false for
-   * such a duplicate, whose sealed bytes are dropped.
+   * such a duplicate, whose sealed bytes are dropped. Takes `sealed`: its
+   * memory is released once it is written, so the caller must not use it
+   * again.
    */
   addSealed(lease: PackLease, id: Uint8Array, sealed: Uint8Array, rawLength: number): boolean {
     this.throwIfFailed();
