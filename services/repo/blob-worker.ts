@@ -22,7 +22,7 @@ import { KnownBlobsView } from './known-blobs.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { placeBlobs } from './place-blobs.ts';
 import { GarbageBudget } from '../workers/garbage-budget.ts';
-import { releaseBuffer } from '../storage/release-buffer.ts';
+import { releaseBuffer, wholeArrayBuffer } from '../storage/release-buffer.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
@@ -49,7 +49,7 @@ function sealData(seal: SealSpec, id: Uint8Array, plaintext: Uint8Array, transfe
 
 /** An ArrayBuffer we may transfer: the view must own all of it. */
 function ownBuffer(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
+  return wholeArrayBuffer(b) !== undefined ? b : b.slice();
 }
 
 serveTasks((task: BlobTask) => {

@@ -11,9 +11,7 @@ import type { ContentScanner, FileSegment, ScanOptions, SealSpec, WholeFile } fr
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
 import type { BlobPlacer, PlaceResult, PlaceTask } from './place-blobs.ts';
-
-const transferable = (b: Uint8Array): ArrayBuffer | undefined =>
-  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : undefined;
+import { wholeArrayBuffer } from '../storage/release-buffer.ts';
 
 export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
   private readonly pool: WorkerPool;
@@ -30,7 +28,7 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
 
   async seal(key: Uint8Array, level: number, items: readonly SealItem[]): Promise<Uint8Array[]> {
     const task: BlobTask = { op: 'seal', key, level, items: items.map((i) => ({ id: i.id, type: i.type, data: i.data })) };
-    const transfer = [...new Set(items.map((i) => transferable(i.data)).filter((b): b is ArrayBuffer => b !== undefined))];
+    const transfer = [...new Set(items.map((i) => wholeArrayBuffer(i.data)).filter((b): b is ArrayBuffer => b !== undefined))];
     return this.pool.run<Uint8Array[]>(task, transfer);
   }
 
@@ -43,7 +41,7 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
   }
 
   async place(task: PlaceTask): Promise<PlaceResult> {
-    const buf = transferable(task.sealed);
+    const buf = wholeArrayBuffer(task.sealed);
     return this.pool.run<PlaceResult>(task, buf ? [buf] : []);
   }
 

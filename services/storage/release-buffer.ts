@@ -13,10 +13,18 @@
  */
 type Transferable = ArrayBuffer & { transfer(length?: number): ArrayBuffer; readonly detached: boolean };
 
-export function releaseBuffer(view: Uint8Array): void {
+/**
+ * The ArrayBuffer behind `view` if the view spans all of it (and it is not
+ * shared): a buffer that can be handed to another thread, or freed, without
+ * touching bytes that belong to something else.
+ */
+export function wholeArrayBuffer(view: Uint8Array): ArrayBuffer | undefined {
   const buf = view.buffer;
-  if (!(buf instanceof ArrayBuffer) || view.byteOffset !== 0 || view.byteLength !== buf.byteLength || buf.byteLength === 0) return;
-  const t = buf as Transferable;
-  if (typeof t.transfer !== 'function' || t.detached) return;
+  return buf instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buf.byteLength ? buf : undefined;
+}
+
+export function releaseBuffer(view: Uint8Array): void {
+  const t = wholeArrayBuffer(view) as Transferable | undefined;
+  if (t === undefined || t.byteLength === 0 || typeof t.transfer !== 'function' || t.detached) return;
   t.transfer(0);
 }
