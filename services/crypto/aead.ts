@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { secretKey } from './key-object.ts';
+import { releaseBuffer } from '../buffers/release-buffer.ts';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -45,6 +46,7 @@ export function seal(key: Uint8Array, plaintext: Uint8Array | readonly Uint8Arra
     const body = cipher.update(p);
     out.set(body, at);
     at += body.length;
+    releaseBuffer(body); // a copy as large as the part: dead once copied into `out`
   }
   const fin = cipher.final();
   out.set(fin, at);

@@ -22,7 +22,7 @@ import { KnownBlobsView } from './known-blobs.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { placeBlobs } from './place-blobs.ts';
 import { GarbageBudget } from '../workers/garbage-budget.ts';
-import { releaseBuffer, wholeArrayBuffer } from '../storage/release-buffer.ts';
+import { releaseBuffer, wholeArrayBuffer } from '../buffers/release-buffer.ts';
 
 const init = workerData as { gearSeed: Uint8Array; chunker: { minSize: number; avgSize: number; maxSize: number }; idKey: Uint8Array };
 const gear = gearTable(init.gearSeed);
@@ -32,17 +32,19 @@ let scratch: Uint8Array | undefined;
 let wholeScratch: Uint8Array | undefined;
 
 /**
- * Sealing and placing leave their inputs and intermediate buffers behind:
- * collect every 4 MiB of them. At 16 MiB an initial backup of the benchmark
- * corpus peaked ~55 MiB higher (two threads); a scavenge of this thread's
- * small heap costs about a millisecond.
+ * Placing leaves decrypted blobs behind that cannot be freed at once (an
+ * uncompressed blob is written as a view of its decrypted frame): collect
+ * every 4 MiB of them. Sealing frees its own intermediate buffers
+ * (releaseBuffer) and needs no collection. At 16 MiB an initial backup of
+ * the benchmark corpus peaked ~55 MiB higher (two threads), when sealing
+ * still left its buffers to the collector; a scavenge of this thread's small
+ * heap costs about a millisecond.
  */
 const garbage = new GarbageBudget(4 * 1024 * 1024);
 
 /** Seals a data blob for the main thread to append to a pack, and lists its buffer for transfer. */
 function sealData(seal: SealSpec, id: Uint8Array, plaintext: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
   const sealed = ownBuffer(sealBlob(seal.key, id, BlobType.Data, plaintext, seal.level));
-  garbage.note(sealed.length); // the compressed form; the sealed one is transferred
   transfer.push(sealed.buffer as ArrayBuffer);
   return sealed;
 }
@@ -56,11 +58,11 @@ serveTasks((task: BlobTask) => {
   garbage.collectIfDue();
   if (task.op === 'seal') {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
-    for (const i of task.items) garbage.note(2 * i.data.length); // the plaintext and its compressed form
+    for (const i of task.items) releaseBuffer(i.data); // this thread's own (transferred or cloned), read by nothing else now
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
   if (task.op === 'place') {
-    for (const b of task.blobs) garbage.note(b.rawLength); // decrypted (the decompressed form is released by placeBlobs)
+    for (const b of task.blobs) garbage.note(b.rawLength); // at most: compressed blobs' frames are released by openBlob, their plaintexts by placeBlobs
     const result = placeBlobs(task);
     releaseBuffer(task.sealed); // this thread's own copy (transferred or cloned), read by nothing else
     return { result };

@@ -11,7 +11,7 @@ import type { ContentScanner, FileSegment, ScanOptions, SealSpec, WholeFile } fr
 import type { Sealer, SealItem } from './sealer.ts';
 import type { BlobTask } from './blob-tasks.ts';
 import type { BlobPlacer, PlaceResult, PlaceTask } from './place-blobs.ts';
-import { wholeArrayBuffer } from '../storage/release-buffer.ts';
+import { wholeArrayBuffer } from '../buffers/release-buffer.ts';
 
 export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
   private readonly pool: WorkerPool;

@@ -5,7 +5,8 @@
  * Pure functions: they run both on the main thread and in seal workers.
  */
 import { open, seal } from '../crypto/aead.ts';
-import { compress, decompress, type Compression } from './compression.ts';
+import { Compression, compress, decompress } from './compression.ts';
+import { releaseBuffer } from '../buffers/release-buffer.ts';
 
 export const BlobType = { Data: 0, Tree: 1 } as const;
 export type BlobType = (typeof BlobType)[keyof typeof BlobType];
@@ -22,7 +23,11 @@ export function sealBlob(packKey: Uint8Array, id: Uint8Array, type: BlobType, pl
   return seal(packKey, [Uint8Array.of(codec), data], aadFor(id, type));
 }
 
+/** The decrypted frame is freed once decompressed (uncompressed blobs are returned as a view of it). */
 export function openBlob(packKey: Uint8Array, id: Uint8Array, type: BlobType, sealed: Uint8Array, what: string): Uint8Array {
   const framed = open(packKey, sealed, aadFor(id, type), what);
-  return decompress(framed[0] as Compression, framed.subarray(1), what);
+  const codec = framed[0] as Compression;
+  const plain = decompress(codec, framed.subarray(1), what);
+  if (codec !== Compression.None) releaseBuffer(framed);
+  return plain;
 }

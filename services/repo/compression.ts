@@ -1,13 +1,20 @@
 /**
  * zstd per blob/object, skipped where it does not shrink the data.
  *
- * Through zstd-napi with one reusable context per thread and level, not
+ * Through zstd-napi's binding with one reusable context per thread, not
  * node:zlib: zstdCompressSync builds a stream object and a zstd context per
  * call, ~27 µs before any compressing, which dominated small files (200,000
  * files of at most 1 KiB: 5 µs a blob with a reused context). The frames are
  * standard zstd either way.
+ *
+ * Output goes into one reused buffer per thread, not a fresh one per call:
+ * every caller seals the compressed bytes at once (which copies them), and
+ * zstd-napi's own Compressor allocated a worst-case buffer per call and
+ * often a trimmed copy too, dead a moment later but kept until a full
+ * collection (tens of MiB per worker thread at a first backup's peak).
  */
 import zstd from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
 import { RepoError, RepoErrorCode } from './errors.ts';
 
 export const Compression = { None: 0, Zstd: 1 } as const;
@@ -15,23 +22,31 @@ export type Compression = (typeof Compression)[keyof typeof Compression];
 
 export const DEFAULT_ZSTD_LEVEL = 3;
 
-const compressors = new Map<number, InstanceType<typeof zstd.Compressor>>();
+/**
+ * The reused output grows up to this (the bound for the chunker's largest
+ * chunk, 8 MiB, is a little above 8 MiB); larger inputs, such as a big
+ * index object, get a buffer of their own rather than pin that much.
+ */
+const SCRATCH_MAX = 9 * 1024 * 1024;
+
+let cctx: InstanceType<typeof binding.CCtx> | undefined;
+let scratch = new Uint8Array(0);
 let decompressor: InstanceType<typeof zstd.Decompressor> | undefined;
 
-function compressorFor(level: number): InstanceType<typeof zstd.Compressor> {
-  let c = compressors.get(level);
-  if (c === undefined) {
-    c = new zstd.Compressor();
-    c.setParameters({ compressionLevel: level });
-    compressors.set(level, c);
-  }
-  return c;
-}
-
+/**
+ * Compresses `data` at `level` (codec None, `data` itself, when that does
+ * not make it smaller). A Zstd result is a view into this thread's reused
+ * output buffer: valid only until the next compress() call on this thread,
+ * so seal or copy it first.
+ */
 export function compress(data: Uint8Array, level: number): { codec: Compression; data: Uint8Array } {
   if (data.length < 64 || level <= 0) return { codec: Compression.None, data };
-  const z = compressorFor(level).compress(data);
-  return z.length < data.length ? { codec: Compression.Zstd, data: z } : { codec: Compression.None, data };
+  const bound = binding.compressBound(data.length);
+  if (bound > scratch.length && bound <= SCRATCH_MAX) scratch = new Uint8Array(Math.min(SCRATCH_MAX, Math.max(bound, 2 * scratch.length)));
+  const out = bound <= scratch.length ? scratch : new Uint8Array(bound);
+  cctx ??= new binding.CCtx();
+  const n = cctx.compress(out, data, level);
+  return n < data.length ? { codec: Compression.Zstd, data: out.subarray(0, n) } : { codec: Compression.None, data };
 }
 
 export function decompress(codec: Compression, data: Uint8Array, what: string): Uint8Array {

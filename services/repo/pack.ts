@@ -15,7 +15,7 @@ import { encodeCanonical, decodeMsgpack } from '../codec/canonical-msgpack.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { createHash } from 'node:crypto';
 import type { ObjectWriter } from '../storage/storage.ts';
-import { releaseBuffer } from '../storage/release-buffer.ts';
+import { releaseBuffer } from '../buffers/release-buffer.ts';
 import type { PackKind } from './layout.ts';
 import type { BlobType } from './blob.ts';
 import type { BlobEntry, PackEntry } from './index-file.ts';

@@ -12,7 +12,7 @@
 import { writeSync } from 'node:fs';
 import { openBlob, type BlobType } from './blob.ts';
 import { errorCode, errorMessage } from './error-text.ts';
-import { releaseBuffer } from '../storage/release-buffer.ts';
+import { releaseBuffer } from '../buffers/release-buffer.ts';
 
 export interface PlacedBlob {
   readonly id: Uint8Array;

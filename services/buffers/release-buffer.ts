@@ -1,10 +1,12 @@
 /**
  * Frees the memory behind a buffer now instead of at its isolate's next
- * full garbage collection. Packs pass through the main thread as hundreds
- * of MiB of short-lived sealed blobs; their backing stores outlive the
- * young generation while they wait to be written, so without this they
- * pile up (tens of MiB at a first backup's peak) until a major GC, which
- * their external memory also makes more frequent.
+ * full garbage collection. Backups and restores pass hundreds of MiB
+ * through short-lived buffers (sealed blobs waiting to be written, the
+ * compressed and encrypted forms a blob goes through on its way to being
+ * sealed, pack ranges being opened). Their backing stores outlive the young
+ * generation, so without this they pile up (tens of MiB per isolate at a
+ * first backup's peak) until a major GC, which their external memory also
+ * makes more frequent.
  *
  * Only for a view that spans its whole ArrayBuffer, which the caller owns
  * and nothing else reads: the buffer is detached, and every view of it
