@@ -32,13 +32,13 @@ let scratch: Uint8Array | undefined;
 let wholeScratch: Uint8Array | undefined;
 
 /**
- * Placing leaves decrypted blobs behind that cannot be freed at once (an
- * uncompressed blob is written as a view of its decrypted frame): collect
- * every 4 MiB of them. Sealing frees its own intermediate buffers
- * (releaseBuffer) and needs no collection. At 16 MiB an initial backup of
- * the benchmark corpus peaked ~55 MiB higher (two threads), when sealing
- * still left its buffers to the collector; a scavenge of this thread's small
- * heap costs about a millisecond.
+ * Buffers that cannot be freed at once: decrypted blobs that placing wrote
+ * as views (uncompressed ones), and tree blobs that arrived cloned inside a
+ * larger buffer. Collect every 4 MiB of them. Sealing itself leaves no large
+ * garbage (zstd writes into a reused buffer, and seal() frees its copy). At
+ * 16 MiB an initial backup of the benchmark corpus peaked ~55 MiB higher
+ * (two threads), when sealing still left its buffers to the collector; a
+ * scavenge of this thread's small heap costs about a millisecond.
  */
 const garbage = new GarbageBudget(4 * 1024 * 1024);
 
@@ -58,7 +58,11 @@ serveTasks((task: BlobTask) => {
   garbage.collectIfDue();
   if (task.op === 'seal') {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
-    for (const i of task.items) releaseBuffer(i.data); // this thread's own (transferred or cloned), read by nothing else now
+    // This thread's own (transferred, or cloned with the buffer around it), read by nothing else now.
+    for (const i of task.items) {
+      if (wholeArrayBuffer(i.data) !== undefined) releaseBuffer(i.data);
+      else garbage.note(i.data.length);
+    }
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
   if (task.op === 'place') {
