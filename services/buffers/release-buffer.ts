@@ -25,8 +25,10 @@ export function wholeArrayBuffer(view: Uint8Array): ArrayBuffer | undefined {
   return buf instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buf.byteLength ? buf : undefined;
 }
 
-export function releaseBuffer(view: Uint8Array): void {
+/** Frees `view`'s buffer if it may (see above); says whether it did, so a caller can count what is left to the collector. */
+export function releaseBuffer(view: Uint8Array): boolean {
   const t = wholeArrayBuffer(view) as Transferable | undefined;
-  if (t === undefined || t.byteLength === 0 || typeof t.transfer !== 'function' || t.detached) return;
+  if (t === undefined || t.byteLength === 0 || typeof t.transfer !== 'function' || t.detached) return false;
   t.transfer(0);
+  return true;
 }

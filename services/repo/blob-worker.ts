@@ -59,10 +59,7 @@ serveTasks((task: BlobTask) => {
   if (task.op === 'seal') {
     const out = task.items.map((i) => ownBuffer(sealBlob(task.key, i.id, i.type, i.data, task.level)));
     // This thread's own (transferred, or cloned with the buffer around it), read by nothing else now.
-    for (const i of task.items) {
-      if (wholeArrayBuffer(i.data) !== undefined) releaseBuffer(i.data);
-      else garbage.note(i.data.length);
-    }
+    for (const i of task.items) if (!releaseBuffer(i.data)) garbage.note(i.data.length);
     return { result: out, transfer: out.map((o) => o.buffer as ArrayBuffer) };
   }
   if (task.op === 'place') {

@@ -40,7 +40,7 @@ describe('compress', () => {
   });
 
   it('compresses inputs larger than the reused buffer holds', () => {
-    const big = compressible(12 * 1024 * 1024, 3); // bound above 9 MiB: a buffer of its own
+    const big = compressible(12 * 1024 * 1024, 3); // above the largest chunk's bound: a buffer of its own
     const z = compress(big, 3);
     expect(z.codec).toBe(Compression.Zstd);
     const small = compress(compressible(50_000, 4), 3); // the reused buffer still works afterwards

@@ -16,6 +16,7 @@
 import zstd from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import { RepoError, RepoErrorCode } from './errors.ts';
+import { DEFAULT_CHUNKER_PARAMS } from './chunker.ts';
 
 export const Compression = { None: 0, Zstd: 1 } as const;
 export type Compression = (typeof Compression)[keyof typeof Compression];
@@ -23,11 +24,11 @@ export type Compression = (typeof Compression)[keyof typeof Compression];
 export const DEFAULT_ZSTD_LEVEL = 3;
 
 /**
- * The reused output grows up to this (the bound for the chunker's largest
- * chunk, 8 MiB, is a little above 8 MiB); larger inputs, such as a big
- * index object, get a buffer of their own rather than pin that much.
+ * The reused output grows up to the bound for the default chunker's largest
+ * chunk; larger inputs, such as a big index object, get a buffer of their
+ * own rather than pin that much.
  */
-const SCRATCH_MAX = 9 * 1024 * 1024;
+const SCRATCH_MAX = binding.compressBound(DEFAULT_CHUNKER_PARAMS.maxSize);
 
 let cctx: InstanceType<typeof binding.CCtx> | undefined;
 let scratch = new Uint8Array(0);
