@@ -121,3 +121,28 @@ describe('BlobWorkers', () => {
     expect(n?.ok && opened(n.id, n.sealed!).length).toBe(3000);
   });
 });
+
+describe('BlobWorkers sealing before the threads start', () => {
+  const config = { chunker: { ...params, seed } } as unknown as RepoConfig;
+  const tree = (n: number) => ({ id: randomBytes(32), type: BlobType.Tree, data: new TextEncoder().encode(`tree ${n} `.repeat(200 + n)) });
+  const openTree = (item: { id: Uint8Array }, sealed: Uint8Array) => new TextDecoder().decode(openBlob(seal.key, item.id, BlobType.Tree, sealed, 'tree'));
+
+  it('seals the first small batches inline without starting the threads, then hands sealing to them', async () => {
+    const pool = new BlobWorkers(config, idKey, { threads: 1 });
+    try {
+      const small = [tree(1), tree(2)];
+      const expected = small.map((i) => new TextDecoder().decode(i.data));
+      const sealed = await pool.seal(seal.key, seal.level, small);
+      expect(pool.started).toBe(false);
+      expect(sealed.map((s, i) => openTree(small[i]!, s))).toEqual(expected);
+      // Past the inline budget (256 KiB in all), batches go to the threads, and come back the same.
+      const big = Array.from({ length: 40 }, (_, n) => tree(1000 + n)); // about 400 KiB
+      const bigText = big.map((i) => new TextDecoder().decode(i.data));
+      const sealedBig = await pool.seal(seal.key, seal.level, big);
+      expect(pool.started).toBe(true);
+      expect(sealedBig.map((s, i) => openTree(big[i]!, s))).toEqual(bigText);
+    } finally {
+      await pool.close();
+    }
+  });
+});

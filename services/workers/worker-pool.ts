@@ -141,6 +141,11 @@ export class WorkerPool {
     return this.#inFlight;
   }
 
+  /** Whether the workers have been started (by the first run()). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /** run() calls waiting for a free slot, not yet posted to any worker. */
   get queued(): number {
     return this.#waiting.length;
