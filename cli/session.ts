@@ -11,10 +11,11 @@ import { readPassword } from './password.ts';
 import { UsageError } from './usage-error.ts';
 import { openStorage } from '../services/storage/open.ts';
 import { withRetry } from '../services/storage/retry.ts';
-import { Repository } from '../services/repo/repository.ts';
-import { FileIndexCache } from '../services/repo/index-cache.ts';
-import { BlobWorkers } from '../services/repo/blob-workers.ts';
-import { Catalog } from '../services/catalog/index.ts';
+import { unlockRepository } from '../services/repo/unlock.ts';
+// Types only: the modules load when first needed, the repository's while its key is being derived.
+import type { Repository } from '../services/repo/repository.ts';
+import type { BlobWorkers } from '../services/repo/blob-workers.ts';
+import type { Catalog } from '../services/catalog/index.ts';
 import { progressLine, type ProgressLine } from './progress.ts';
 
 export class Session {
@@ -54,7 +55,12 @@ export class Session {
       try {
         const storage = await this.openStorage();
         try {
-          const repo = await Repository.open(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+          const unlocking = unlockRepository(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+          const settled = unlocking.then(() => {}, () => {});
+          // The repository's modules load while scrypt runs, not before: compiling them would hold up the reads it needs first.
+          await Promise.race([this.derivingP, settled]);
+          const [{ Repository }, { FileIndexCache }] = await Promise.all([import('../services/repo/repository.ts'), import('../services/repo/index-cache.ts')]);
+          const repo = Repository.fromUnlocked(storage, await unlocking);
           repo.useIndexCache(new FileIndexCache(join(this.cfg.stateDir, 'index-cache', `${repo.config.id}.bin`)));
           return repo;
         } catch (e) {
@@ -81,6 +87,7 @@ export class Session {
 
   async blobWorkers(): Promise<BlobWorkers> {
     const repo = await this.repo();
+    const { BlobWorkers } = await import('../services/repo/blob-workers.ts');
     this.workers ??= new BlobWorkers(repo.config, repo.keys.idKey);
     return this.workers;
   }
@@ -92,7 +99,8 @@ export class Session {
     if (!c) {
       const dir = join(this.cfg.stateDir, 'catalog', repo.config.id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      c = Catalog.open(join(dir, `${source}.sqlite`));
+      const { Catalog } = await import('../services/catalog/index.ts');
+      c = this.catalogs.get(source) ?? Catalog.open(join(dir, `${source}.sqlite`));
       this.catalogs.set(source, c);
     }
     return c;

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Storage } from '../storage/storage.ts';
 import { isNotFound } from '../storage/storage.ts';
-import { hasCode } from '../../protocol/errors.ts';
-import { CryptoErrorCode } from '../crypto/errors.ts';
-import { keyFileInfo, openKeyFile, sealKeyFile } from '../crypto/key-file.ts';
+import { keyFileInfo, sealKeyFile } from '../crypto/key-file.ts';
+import { unlockRepository, type Unlocked } from './unlock.ts';
 import { KeyKind, newTenantKeys, objectKey, writerKeys, type TenantKeys } from '../crypto/tenant-keys.ts';
 import { generateX25519 } from '../crypto/x25519.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
@@ -95,25 +94,11 @@ export class Repository {
 
   /** Opens the repository with a passphrase; `onDeriving` as for openKeyFile (called once per key tried). */
   static async open(storage: Storage, passphrase: string, opts: { onDeriving?: () => void } = {}): Promise<Repository> {
-    const configBytes = await storage.load(Prefix.config).catch((e: unknown) => {
-      if (isNotFound(e)) throw new RepoError(RepoErrorCode.NotARepository, `no Ferry repository at ${storage.location} (no config object); create one with \`ferry init\``, { cause: e });
-      throw e;
-    });
-    let keys: TenantKeys | undefined;
-    let tried = 0;
-    for await (const info of storage.list(Prefix.keys)) {
-      tried++;
-      try {
-        keys = await openKeyFile(await storage.load(info.name), passphrase, opts.onDeriving);
-        break;
-      } catch (e) {
-        if (!hasCode(e, CryptoErrorCode.WrongPassphrase)) throw e;
-      }
-    }
-    if (tried === 0) throw new RepoError(RepoErrorCode.NoKey, `repository at ${storage.location} has no keys; it is damaged`);
-    if (!keys) {
-      throw new RepoError(RepoErrorCode.WrongPassphrase, `wrong passphrase: none of the ${tried} key(s) of ${storage.location} opens with it; check FERRY_PASSWORD or FERRY_PASSWORD_FILE`);
-    }
+    return Repository.fromUnlocked(storage, await unlockRepository(storage, passphrase, opts));
+  }
+
+  /** The repository whose config and keys unlockRepository returned. */
+  static fromUnlocked(storage: Storage, { configBytes, keys }: Unlocked): Repository {
     const config = decodeConfig(openObject(objectKey(keys), ObjectType.Config, configBytes, 'config'));
     if (config.id !== keys.repoId) throw new RepoError(RepoErrorCode.Corrupt, 'the key belongs to another repository than this config');
     return new Repository(storage, config, keys);
