@@ -42,10 +42,12 @@ export class BlobWorkers implements Sealer, ContentScanner, BlobPlacer {
   async seal(key: Uint8Array, level: number, items: readonly SealItem[]): Promise<Uint8Array[]> {
     // A backup with no changed file seals only a few small trees (the changed ancestors): starting the
     // worker threads for them cost about 100 ms of CPU and 50 ms at the end of the job; sealing inline, 0.1 ms.
-    const bytes = items.reduce((n, i) => n + i.data.length, 0);
-    if (!this.pool.started && bytes <= this.inlineSealBudget) {
-      this.inlineSealBudget -= bytes;
-      return this.inline.seal(key, level, items);
+    if (!this.pool.started) {
+      const bytes = items.reduce((n, i) => n + i.data.length, 0);
+      if (bytes <= this.inlineSealBudget) {
+        this.inlineSealBudget -= bytes;
+        return this.inline.seal(key, level, items);
+      }
     }
     const task: BlobTask = { op: 'seal', key, level, items: items.map((i) => ({ id: i.id, type: i.type, data: i.data })) };
     const transfer = [...new Set(items.map((i) => wholeArrayBuffer(i.data)).filter((b): b is ArrayBuffer => b !== undefined))];
