@@ -60,7 +60,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     events.push(event);
     lastPos = pos;
     size += estimate(event);
-    if (event.t === 'u') {
+    if (event.t === 'u' || event.t === 'k') {
       files += event.counts.files;
       bytes += event.counts.bytes;
     } else if (event.t === 'f') {

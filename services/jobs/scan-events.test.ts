@@ -14,6 +14,7 @@ const events: ScanEvent[] = [
   { t: 'f', node: node('b.txt', 'f', { content: [new Uint8Array(32).fill(3)], hash: -7n }) },
   { t: 'u', node: node('sub', 'd', { subtree: new Uint8Array(32).fill(9) }), counts: { files: 10, dirs: 2, others: 1, bytes: 5000 } },
   { t: 'o', node: node('link', 'l', { linkTarget: 'a.txt' }) },
+  { t: 'k', tree: new Uint8Array(32).fill(5), first: 3, count: 200, counts: { files: 150, dirs: 60, others: 2, bytes: 2 ** 40 } },
   { t: 'x', path: '/src/secret', code: 'EACCES', message: 'permission denied' },
   { t: 'e' },
 ];
@@ -38,5 +39,15 @@ describe('scan events', () => {
     expect(() => decodeEvents(pack([['u', defined(nodeToCanonical(node('s', 'd'))), [1, 2, 3, 4]]]), 't')).toThrow(bad); // no subtree
     expect(() => decodeEvents(pack([['f', { n: 'x' }]]), 't')).toThrow(expect.objectContaining({ code: 'repo.corrupt' }));
     expect(() => decodeEvents(pack({ not: 'a list' }), 't')).toThrow(bad);
+    const tree = new Uint8Array(32).fill(5);
+    expect(decodeEvents(pack([['k', tree, 0, 1, [1, 0, 0, 9]]]), 't')).toHaveLength(1);
+    for (const k of [
+      ['k', tree, 0, 0, [0, 0, 0, 0]], // an empty run
+      ['k', tree, -1, 1, [1, 0, 0, 9]],
+      ['k', tree.subarray(0, 31), 0, 1, [1, 0, 0, 9]],
+      ['k', tree, 0, 1, [1, 0, -1, 9]],
+      ['k', tree, 0, 1, [1, 0, 0]],
+      ['k', tree, 0, 1],
+    ]) expect(() => decodeEvents(pack([k]), 't'), JSON.stringify(k)).toThrow(bad);
   });
 });

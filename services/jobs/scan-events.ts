@@ -17,6 +17,12 @@
  *                          the parent snapshot: node.subtree is the parent's
  *                          tree ID; counts = [files, dirs, others, bytes]
  *                          inside it; its position is its exit position
+ *   ["k", tree, first, count, counts]
+ *                          `count` entries of the current directory that are
+ *                          the parent snapshot's nodes first..first+count-1
+ *                          of tree `tree`, unchanged; counts = [files, dirs,
+ *                          others, bytes] of those entries and all below
+ *                          them; its position is its last entry's
  *   ["x", path, code, msg] an entry that could not be backed up
  */
 import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
@@ -30,6 +36,7 @@ export type ScanEvent =
   | { readonly t: 'f'; readonly node: TreeNode; readonly path?: string | undefined }
   | { readonly t: 'o'; readonly node: TreeNode }
   | { readonly t: 'u'; readonly node: TreeNode; readonly counts: SubtreeCounts }
+  | { readonly t: 'k'; readonly tree: Uint8Array; readonly first: number; readonly count: number; readonly counts: SubtreeCounts }
   | { readonly t: 'x'; readonly path: string; readonly code: string; readonly message: string };
 
 /** What an unchanged subtree holds below its directory, for the snapshot summary and progress. */
@@ -39,6 +46,11 @@ export interface SubtreeCounts {
   readonly others: number;
   readonly bytes: number;
 }
+
+/** Blob IDs are 32 bytes (docs/design.md §4). */
+const ID_BYTES = 32;
+
+const writeCounts = (w: CanonicalWriter, c: SubtreeCounts): void => void w.arrayHeader(4).int(c.files).int(c.dirs).int(c.others).int(c.bytes);
 
 /** Adds a directory and what its subtree holds (`sub`) to running counts. */
 export function addSubtree(into: { files: number; dirs: number; others: number; bytes: number }, sub: SubtreeCounts): void {
@@ -50,6 +62,12 @@ export function addSubtree(into: { files: number; dirs: number; others: number; 
 
 /** Path components of the event's entry; an exit carries EXIT as its last component. */
 export type Position = readonly string[];
+
+/** An event with its position in the walk. */
+export interface WalkItem {
+  readonly event: ScanEvent;
+  readonly pos: Position;
+}
 
 /** Sorts after every name: no name may contain '/'. */
 export const EXIT = '/';
@@ -82,7 +100,11 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
       case 'u':
         w.arrayHeader(3).str('u');
         writeNode(w, e.node);
-        w.arrayHeader(4).int(e.counts.files).int(e.counts.dirs).int(e.counts.others).int(e.counts.bytes);
+        writeCounts(w, e.counts);
+        break;
+      case 'k':
+        w.arrayHeader(5).str('k').bin(e.tree).int(e.first).int(e.count);
+        writeCounts(w, e.counts);
         break;
       case 'f':
         w.arrayHeader(e.path === undefined ? 2 : 3).str('f');
@@ -106,6 +128,12 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
 export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
   const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, { cause });
   return readWhole(bytes, (r) => {
+    const readCounts = (): SubtreeCounts => {
+      if (r.arrayHeader() !== 4) throw bad();
+      const counts = { files: r.int(), dirs: r.int(), others: r.int(), bytes: r.int() };
+      if (Object.values(counts).some((c) => !Number.isSafeInteger(c) || c < 0)) throw bad();
+      return counts;
+    };
     const out: ScanEvent[] = [];
     for (let n = r.arrayHeader(); n > 0; n--) {
       const fields = r.arrayHeader();
@@ -137,11 +165,21 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
         case 'u': {
           need(3);
           const node = readNode(r, what);
-          if (r.arrayHeader() !== 4) throw bad();
-          const counts = { files: r.int(), dirs: r.int(), others: r.int(), bytes: r.int() };
-          if (Object.values(counts).some((c) => c < 0) || !(node.subtree instanceof Uint8Array)) throw bad();
+          const counts = readCounts();
+          if (!(node.subtree instanceof Uint8Array)) throw bad();
           out.push({ t: 'u', node, counts });
           used = 3;
+          break;
+        }
+        case 'k': {
+          need(5);
+          const tree = r.bin();
+          const first = r.int();
+          const count = r.int();
+          const counts = readCounts();
+          if (tree.length !== ID_BYTES || !Number.isSafeInteger(first) || first < 0 || !Number.isSafeInteger(count) || count < 1) throw bad();
+          out.push({ t: 'k', tree, first, count, counts });
+          used = 5;
           break;
         }
         case 'x':

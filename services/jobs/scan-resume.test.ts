@@ -13,7 +13,7 @@ import { TreeAssembler } from './tree-assembler.ts';
 import { RepoWriter } from '../repo/repo-writer.ts';
 import { InlineSealer } from '../repo/sealer.ts';
 
-const summary = (e: ScanEvent) => (e.t === 'e' ? 'e' : e.t === 'x' ? `x:${e.path}` : `${e.t}:${e.node.name}`);
+const summary = (e: ScanEvent) => (e.t === 'e' ? 'e' : e.t === 'x' ? `x:${e.path}` : e.t === 'k' ? `k:${e.first}+${e.count}` : `${e.t}:${e.node.name}`);
 
 describe('scan batches and resume', () => {
   let dir: string;

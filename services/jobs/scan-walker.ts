@@ -8,11 +8,13 @@
  * metadata (files also its indexed content) and whose subdirectories are
  * themselves unchanged collapses into one "u" event carrying the parent's
  * subtree ID. Nothing of it is yielded until that is known; at the first
- * difference, what was held back is rebuilt from the parent's nodes (an
- * unchanged entry's node is the parent's node) and goes out as usual. So a
- * backup with no change sends a handful of events, not one per file,
- * through batches, uploaders and the finalizer, and holding costs no memory
- * beyond the parent listing the walk reads anyway.
+ * difference, what was held back goes out as runs of the parent's nodes
+ * ("k" events, kept-runs.ts), and so does every later unchanged entry of a
+ * changed directory. So a backup with no change sends a handful of events,
+ * not one per file, through batches, uploaders and the finalizer; one with
+ * scattered changes sends the changed entries and a run for each stretch
+ * between them; and holding costs no memory beyond the parent listing the
+ * walk reads anyway.
  *
  * A directory's metadata is read again after it is listed, because listing
  * it may have updated its atime (relatime does, once after each change):
@@ -30,7 +32,8 @@ import { BlobType } from '../repo/blob.ts';
 import { toHex } from '../repo/ids.ts';
 import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
-import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts } from './scan-events.ts';
+import { KeptRuns } from './kept-runs.ts';
+import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts, type WalkItem } from './scan-events.ts';
 
 export interface WalkOptions {
   readonly repo: Repository;
@@ -41,10 +44,7 @@ export interface WalkOptions {
   readonly onParentError?: (err: unknown) => void;
 }
 
-export interface WalkItem {
-  readonly event: ScanEvent;
-  readonly pos: Position;
-}
+export type { WalkItem };
 
 /** Entries stat'ed (synchronously) between two yields to the event loop. */
 const STAT_BATCH = 256;
@@ -98,7 +98,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
    * (the caller emits one "u" event). Returns null when it yielded its events.
    */
   async function* visit(
-    abs: string, parts: string[], listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, old: TreeNode | undefined,
+    abs: string, parts: string[], listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, prevTree: Uint8Array | undefined,
   ): AsyncGenerator<WalkItem[], SubtreeCounts | null> {
     if (!isNew([...parts, EXIT])) return null; // whole subtree already published
     const prev = await parentTree;
@@ -120,29 +120,36 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
     // Only a fully listed directory that was in the parent snapshot, and not resumed inside, can be unchanged.
     // While `holding`, names[0..k) are all unchanged and nothing of this directory has been yielded.
-    let holding = sel.full && errors.length === 0 && names.length === prev.size && old?.subtree !== undefined && isNew(parts) && opts.repo.index.has(old.subtree);
+    // The root always goes out in full: the finalizer needs its exit to finish the snapshot.
+    let holding = parts.length > 0 && sel.full && errors.length === 0 && names.length === prev.size && prevTree !== undefined && isNew(parts) && opts.repo.index.has(prevTree);
     const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
     const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
     const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding
     /** Events not yielded yet, in order. */
     let out: WalkItem[] = [];
+    const kept = new KeptRuns(prevTree, prev);
     function* drain(): Generator<WalkItem[]> {
+      kept.flushTo(out);
       if (out.length === 0) return;
       const ready = out;
       out = [];
       yield ready;
     }
-    // An unchanged entry's event node is the parent's node, so held entries are rebuilt from `prev`, not kept.
-    // They go out in arrays of at most STAT_BATCH, so a long directory released late is not one huge array.
-    function* release(k: number): Generator<WalkItem[]> {
+    /** Records that entry `name` is the parent's node, unchanged (with `sub` below it, for a directory). */
+    function keep(name: string, node: TreeNode, sub: SubtreeCounts | undefined): void {
+      const pos = sub ? [...parts, name, EXIT] : [...parts, name];
+      if (!isNew(pos)) return;
+      const spill = kept.add(name, node, sub, pos);
+      if (spill) out.push(spill);
+    }
+    // Held entries are all unchanged: they go out as kept runs of the parent's nodes.
+    function release(k: number): void {
       holding = false;
       out.push(enter);
       for (let x = 0; x < k; x++) {
         const name = names[x]!;
         const node = prev.get(name)!;
-        if (node.type === NodeType.Dir) out.push({ event: { t: 'u', node, counts: inner.get(name)! }, pos: [...parts, name, EXIT] });
-        else out.push({ event: node.type === NodeType.File ? { t: 'f', node } : { t: 'o', node }, pos: [...parts, name] });
-        if (out.length >= STAT_BATCH) yield* drain();
+        keep(name, node, node.type === NodeType.Dir ? inner.get(name)! : undefined);
       }
       inner.clear();
     }
@@ -172,48 +179,59 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
           const prior = prev.get(name);
           if (m.type === NodeType.Dir) {
             const pos = [...parts, name];
-            const child = visit(childPath(abs, name), pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior : undefined);
+            const child = visit(childPath(abs, name), pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior.subtree : undefined);
             let step = await child.next();
             for (; !step.done; step = await child.next()) {
-              if (holding) yield* release(k); // the child changed, so this directory did too
+              if (holding) release(k); // the child changed, so this directory did too
               yield* drain();
               yield step.value;
             }
             const sub = step.value;
             if (sub === null) {
-              if (holding) yield* release(k);
+              if (holding) release(k);
               continue;
             }
             addSubtree(counts, sub);
-            if (holding && sameMetadata(m, prior!)) {
-              inner.set(name, sub);
+            if (sameMetadata(m, prior!)) {
+              if (holding) inner.set(name, sub);
+              else keep(name, prior!, sub);
               continue;
             }
             event = { t: 'u', node: { ...m, subtree: prior!.subtree }, counts: sub };
           } else if (m.type === NodeType.File) {
             counts.files++;
             counts.bytes += m.size;
-            const kept = unchangedFile(m, prior);
-            if (holding && kept && sameMetadata(m, prior)) continue;
-            event = kept ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path: childPath(abs, name) };
+            const known = unchangedFile(m, prior);
+            if (known && sameMetadata(m, prior)) {
+              if (!holding) keep(name, prior, undefined);
+              continue;
+            }
+            event = known ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path: childPath(abs, name) };
           } else {
             counts.others++;
-            if (holding && prior !== undefined && sameMetadata(m, prior)) continue;
+            if (prior !== undefined && sameMetadata(m, prior)) {
+              if (!holding) keep(name, prior, undefined);
+              continue;
+            }
             event = { t: 'o', node: m };
           }
         }
-        if (holding) yield* release(k);
+        if (holding) release(k);
         const pos = event.t === 'u' ? [...parts, name, EXIT] : [...parts, name];
-        if (isNew(pos)) out.push({ event, pos });
+        if (isNew(pos)) {
+          kept.flushTo(out);
+          out.push({ event, pos });
+        }
       }
     }
     if (holding) return counts;
+    kept.flushTo(out);
     out.push({ event: { t: 'e' }, pos: [...parts, EXIT] });
     yield* drain();
     return null;
   }
 
-  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), undefined);
+  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), opts.parentTree);
   for (let step = await root.next(); !step.done; step = await root.next()) yield* step.value;
 }
 

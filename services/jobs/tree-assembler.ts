@@ -1,13 +1,15 @@
 /**
  * Replays the scan event stream (all batches, in order, content filled in)
  * and stores one tree blob per directory, bottom-up. Memory is one open
- * directory per level of depth: a job of any size never needs the whole
+ * directory per level of depth, plus the parent snapshot's listing of it
+ * once a "k" event refers to that: a job of any size never needs the whole
  * tree in memory.
  */
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
-import { compareNames, encodeTree, type TreeNode } from '../repo/tree.ts';
+import { compareNames, decodeTree, encodeTree, type TreeNode } from '../repo/tree.ts';
+import { sameId, toHex } from '../repo/ids.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
@@ -27,6 +29,8 @@ export interface AssemblySummary {
 interface OpenDir {
   readonly meta: TreeNode;
   readonly nodes: TreeNode[];
+  /** The parent snapshot's listing that this directory's "k" events copy from, read at the first one. */
+  kept?: { readonly tree: Uint8Array; readonly nodes: readonly TreeNode[] };
 }
 
 export class TreeAssembler {
@@ -77,6 +81,17 @@ export class TreeAssembler {
         top.nodes.push(e.node);
         addSubtree(this.summary, e.counts);
         return;
+      case 'k': {
+        if (!top) throw this.inconsistent('kept entries outside any directory');
+        const from = await this.keptFrom(top, e.tree);
+        if (e.first + e.count > from.length) throw this.inconsistent(`kept entries ${e.first}..${e.first + e.count - 1} of a ${from.length}-entry tree`);
+        for (let i = e.first; i < e.first + e.count; i++) top.nodes.push(from[i]!);
+        this.summary.files += e.counts.files;
+        this.summary.dirs += e.counts.dirs;
+        this.summary.others += e.counts.others;
+        this.summary.bytes += e.counts.bytes;
+        return;
+      }
       case 'o':
         if (!top) throw this.inconsistent('entry outside any directory');
         top.nodes.push(e.node);
@@ -86,6 +101,14 @@ export class TreeAssembler {
         this.summary.errorCount++;
         if (this.summary.errors.length < MAX_RECORDED_ERRORS) this.summary.errors.push({ path: e.path, code: e.code, message: e.message });
     }
+  }
+
+  /** The parent snapshot's nodes of `tree`, which a directory's kept runs all come from. */
+  private async keptFrom(dir: OpenDir, tree: Uint8Array): Promise<readonly TreeNode[]> {
+    if (dir.kept && sameId(dir.kept.tree, tree)) return dir.kept.nodes;
+    const what = `parent tree ${toHex(tree)}`;
+    dir.kept = { tree, nodes: decodeTree(await this.repo.readBlob(tree, BlobType.Tree), what) };
+    return dir.kept.nodes;
   }
 
   private async storeTree(nodes: TreeNode[]): Promise<Uint8Array> {

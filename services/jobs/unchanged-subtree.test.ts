@@ -13,6 +13,7 @@ import { BlobWorkers } from '../repo/blob-workers.ts';
 import { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
+import { decodeTree, NodeType } from '../repo/tree.ts';
 import { buildSelection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
 import { backupLocally } from './local-pipeline.ts';
@@ -59,7 +60,17 @@ async function walkEvents(parent: Snapshot | undefined): Promise<ScanEvent[]> {
 
 const kinds = (events: readonly ScanEvent[]) => events.map((e) => e.t).join('');
 const summaryOf = (s: Snapshot) => ({ files: s.summary.files, dirs: s.summary.dirs, bytes: s.summary.bytes });
-const collapsedNames = (events: readonly ScanEvent[]) => events.flatMap((e) => (e.t === 'u' ? [e.node.name] : []));
+/** Subdirectories that went out whole: a "u" event each, or kept as the parent's nodes inside a "k" run. */
+async function collapsedNames(events: readonly ScanEvent[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const e of events) {
+    if (e.t === 'u') names.push(e.node.name);
+    if (e.t !== 'k') continue;
+    const kept = decodeTree(await repo.readBlob(e.tree, BlobType.Tree)).slice(e.first, e.first + e.count);
+    names.push(...kept.filter((n) => n.type === NodeType.Dir).map((n) => n.name));
+  }
+  return names;
+}
 
 /** A backup with `base` as parent writes the tree and summary that a backup reading everything again writes. */
 async function expectSameAsReread(base: { id: string; snapshot: Snapshot }): Promise<void> {
@@ -76,7 +87,9 @@ describe('unchanged subtrees', () => {
     const full = await backup();
     const events = await walkEvents(full.snapshot);
     expect(events.filter((e) => e.t === 'f')).toEqual([]);
-    expect(events.filter((e) => e.t === 'u').length).toBeGreaterThan(0);
+    expect((await collapsedNames(events)).length).toBeGreaterThan(0);
+    // Only the path down to the backed-up directory is listed: every event is a directory's enter or exit, or a kept run.
+    expect(kinds(events)).toMatch(/^(d|k)+e+$/);
     const again = await backup(full);
     expect(Buffer.from(again.snapshot.tree)).toEqual(Buffer.from(full.snapshot.tree));
     expect(summaryOf(again.snapshot)).toEqual(summaryOf(full.snapshot));
@@ -92,7 +105,7 @@ describe('unchanged subtrees', () => {
     const changed = events.filter((e) => e.t === 'f' && e.path !== undefined);
     expect(changed.map((e) => (e as { node: { name: string } }).node.name)).toEqual(['f3']);
     // a0, a1 and a3 whole, and a2's other subdirectories, are single events.
-    const collapsed = collapsedNames(events);
+    const collapsed = await collapsedNames(events);
     expect(collapsed).toEqual(['a0', 'a1', 'b0', 'b2', 'a3']);
     await expectSameAsReread(base);
   });
@@ -104,7 +117,7 @@ describe('unchanged subtrees', () => {
     chmodSync(join(dir, 'a3', 'b1', 'f1'), 0o600);
     chmodSync(join(dir, 'a2', 'b0'), 0o700); // its content is the same, but a2's listing changed
     await settle();
-    const collapsed = collapsedNames(await walkEvents(base.snapshot));
+    const collapsed = await collapsedNames(await walkEvents(base.snapshot));
     expect(collapsed).toEqual(['b1', 'b2', 'b0', 'b1', 'b0', 'b1', 'b2', 'b0', 'b2']);
     await expectSameAsReread(base);
   });
@@ -115,11 +128,26 @@ describe('unchanged subtrees', () => {
     await settle();
     const events = await walkEvents(base.snapshot);
     const start = events.findIndex((e) => e.t === 'd' && e.node.name === 'b2');
-    const b2 = events.slice(start, start + 7);
-    expect(kinds(b2)).toBe('dfffffe');
-    const files = b2.slice(1, 6) as (ScanEvent & { t: 'f' })[];
-    expect(files.map((f) => [f.node.name, f.path === undefined])).toEqual([['f0', true], ['f1', true], ['f2', true], ['f3', true], ['f4', false]]);
-    expect(files.slice(0, 4).every((f) => f.node.content?.length === 1)).toBe(true);
+    const b2 = events.slice(start, start + 4);
+    // f0..f3 were held back; they go out as one run of the parent's first four nodes, then f4 to be read.
+    expect(kinds(b2)).toBe('dkfe');
+    expect(b2[1]).toMatchObject({ t: 'k', first: 0, count: 4, counts: { files: 4, dirs: 0, others: 0 } });
+    expect(b2[2]).toMatchObject({ t: 'f', node: { name: 'f4' }, path: join(dir, 'a0', 'b2', 'f4') });
+    await expectSameAsReread(base);
+  });
+
+  it("send a changed directory's unchanged entries as runs of the parent's nodes", async () => {
+    const base = await backup();
+    // In a3/b1 (f0..f4): f1 is removed and f3 changes, so the parent's f0, f2 and f4 stay as three runs.
+    rmSync(join(dir, 'a3', 'b1', 'f1'));
+    appendFileSync(join(dir, 'a3', 'b1', 'f3'), 'changed\n');
+    await settle();
+    const events = await walkEvents(base.snapshot);
+    const start = events.findIndex((e) => e.t === 'd' && e.node.name === 'b1' && events.slice(0, events.indexOf(e)).some((x) => x.t === 'd' && x.node.name === 'a3'));
+    const b1 = events.slice(start, start + 6);
+    expect(kinds(b1)).toBe('dkkfke');
+    expect(b1.filter((e) => e.t === 'k').map((e) => [(e as { first: number }).first, (e as { count: number }).count])).toEqual([[0, 1], [2, 1], [4, 1]]);
+    expect(events.filter((e) => e.t === 'f').map((e) => (e as { node: { name: string } }).node.name)).toEqual(['f3']);
     await expectSameAsReread(base);
   });
 
@@ -127,7 +155,7 @@ describe('unchanged subtrees', () => {
     const base = await backup();
     appendFileSync(join(dir, 'a1', 'b0', 'f0'), 'x\n');
     await settle();
-    const limits = { maxFiles: 2, maxEncodedBytes: 600, maxUploadBytes: 1 << 30 }; // unchanged entries count only by size
+    const limits = { maxFiles: 2, maxEncodedBytes: 250, maxUploadBytes: 1 << 30 }; // unchanged entries count only by size
     const walk = (after?: readonly string[]) => walkSource({ repo, selection: buildSelection([dir]), parentTree: base.snapshot.tree, after });
     const batches = [];
     for await (const b of batchEvents(walk(), { firstSeq: 0, startPos: [], limits })) batches.push(b);
@@ -139,7 +167,7 @@ describe('unchanged subtrees', () => {
       expect(batches.slice(0, k + 1).map((b) => kinds(decodeEvents(b.events, 'b'))).join('') + rest).toEqual(all.join(''));
     }
     const total = batches.reduce((n, b) => n + b.files, 0);
-    expect(total).toBe(4 * 3 * 5 + 4 + 1 - 1); // one file more (a0/b0/new), one fewer (a1/b2/f0)
+    expect(total).toBe(4 * 3 * 5 + 4 + 1 - 2); // one file more (a0/b0/new), two fewer (a1/b2/f0, a3/b1/f1)
   });
 
   it('read everything again, and say why, when the parent tree is missing or not a tree', async () => {
