@@ -46,7 +46,13 @@ export interface WalkOptions {
 
 export type { WalkItem };
 
-/** Entries stat'ed (synchronously) between two yields to the event loop. */
+/**
+ * Entries stat'ed (synchronously) between two yields to the event loop,
+ * counted across the whole walk: most directories are far smaller, and a
+ * walk that only yielded inside large ones ran for hundreds of milliseconds
+ * on microtasks alone, while blob workers waited for the uploader on the
+ * same thread to hand them their next segment.
+ */
 const STAT_BATCH = 256;
 
 /** Parent trees of upcoming sibling directories loaded ahead, so the walk does not wait on each read. */
@@ -87,6 +93,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
   }
 
+  let statted = 0; // since the walk last let the event loop turn
   const unchangedFile = (node: TreeNode, old: TreeNode | undefined): old is TreeNode =>
     old !== undefined && old.type === NodeType.File && old.size === node.size && old.mtimeNs === node.mtimeNs &&
     old.inode === node.inode && old.content !== undefined && indexed(old);
@@ -159,7 +166,11 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
       yield* drain();
-      if (i > 0) await tick();
+      if (statted >= STAT_BATCH) {
+        statted = 0;
+        await tick();
+      }
+      statted += batch.length;
       const metas = batch.map((name): TreeNode | ScanEvent | null => {
         try {
           return statEntry(childPath(abs, name), name);
