@@ -21,7 +21,13 @@ import { DEFAULT_CHUNKER_PARAMS } from './chunker.ts';
 export const Compression = { None: 0, Zstd: 1 } as const;
 export type Compression = (typeof Compression)[keyof typeof Compression];
 
-export const DEFAULT_ZSTD_LEVEL = 3;
+/**
+ * Level 2 rather than zstd's default 3: blobs are chunks of at most a few
+ * MiB, where level 3's larger tables find little more. On the mixed
+ * benchmark corpus in 1 MiB pieces, level 3 came out 0.56% smaller and took
+ * 28% longer (2.50 s against 1.95 s on one core); level 1 was 4.5% larger.
+ */
+export const DEFAULT_ZSTD_LEVEL = 2;
 
 /**
  * The reused output grows up to the bound for the default chunker's largest
