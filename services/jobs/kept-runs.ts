@@ -11,6 +11,7 @@
 import type { TreeNode } from '../repo/tree.ts';
 import { NodeType } from '../repo/tree.ts';
 import { addSubtree, type Position, type SubtreeCounts, type WalkItem } from './scan-events.ts';
+import { FerryError } from '../../protocol/errors.ts';
 
 interface Run {
   readonly first: number;
@@ -38,10 +39,11 @@ export class KeptRuns {
    * the run it ended, if any, for the caller to emit before anything else.
    */
   add(name: string, node: TreeNode, sub: SubtreeCounts | undefined, pos: Position): WalkItem | undefined {
-    if (this.tree === undefined) throw new Error(`kept entry ${name} without a parent tree`);
+    // Both are walker bugs, not source problems: a kept entry comes from `prev`, which is `tree`'s listing.
+    if (this.tree === undefined) throw new FerryError('jobs.kept-run', `kept entry ${name} has no parent tree`);
     this.order ??= new Map([...this.prev.keys()].map((n, i) => [n, i]));
     const index = this.order.get(name);
-    if (index === undefined) throw new Error(`kept entry ${name} is not in the parent's listing`);
+    if (index === undefined) throw new FerryError('jobs.kept-run', `kept entry ${name} is not in the parent's listing`);
     let ended: WalkItem | undefined;
     if (this.run && index !== this.run.first + this.run.count) ended = this.take();
     const run = (this.run ??= { first: index, count: 0, counts: { files: 0, dirs: 0, others: 0, bytes: 0 }, pos });
