@@ -22,6 +22,8 @@ export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSour
   // the spec overlap starting NATS and the actors. The actors load the index themselves and
   // report its errors; the early pass only warms it.
   s.requireRepoLocation(); // a missing repository is a usage error, reported before NATS starts
+  // No repository at that location (or its config unreadable) shows before key derivation: say so without starting NATS.
+  if (!(await s.unlockStarted())) await s.repo();
   const prepared = s.repo().then(async (repo) => {
     repo.loadIndex().catch(() => {});
     return { repo, spec: typeof spec === 'function' ? await spec(repo) : spec };

@@ -23,7 +23,8 @@ export class Session {
   readonly log: Logger;
   readonly env: NodeJS.ProcessEnv;
   private repoP: Promise<Repository> | undefined;
-  private derivingP: Promise<void> | undefined;
+  /** true once key derivation runs; false when opening failed before it (no repository there, unreadable config). */
+  private derivingP: Promise<boolean> | undefined;
   private workers: BlobWorkers | undefined;
   private catalogs = new Map<string, Catalog>();
   private closed = false;
@@ -50,12 +51,12 @@ export class Session {
 
   repo(): Promise<Repository> {
     this.repoP ??= (async () => {
-      let deriving = () => {};
-      this.derivingP = new Promise<void>((resolve) => (deriving = resolve));
+      let deriving = (_started: boolean) => {};
+      this.derivingP = new Promise<boolean>((resolve) => (deriving = resolve));
       try {
         const storage = await this.openStorage();
         try {
-          const unlocking = unlockRepository(storage, await readPassword(this.cfg, this.env), { onDeriving: deriving });
+          const unlocking = unlockRepository(storage, await readPassword(this.cfg, this.env), { onDeriving: () => deriving(true) });
           const settled = unlocking.then(() => {}, () => {});
           // The repository's modules load while scrypt runs, not before: compiling them would hold up the reads it needs first.
           await Promise.race([this.derivingP, settled]);
@@ -68,7 +69,7 @@ export class Session {
           throw e;
         }
       } finally {
-        deriving();
+        deriving(false); // no effect once it has started
       }
     })();
     return this.repoP;
@@ -76,13 +77,14 @@ export class Session {
 
   /**
    * Starts opening the repository and resolves once its key derivation is
-   * under way on the thread pool (or opening has already failed; repo()
-   * reports why). Until then the main thread's other work, such as loading
-   * modules, would only delay the reads that the derivation waits for.
+   * under way on the thread pool (true), or once opening has failed before
+   * it (false; repo() reports why). Until then the main thread's other work,
+   * such as loading modules, would only delay the reads that the derivation
+   * waits for.
    */
-  async unlockStarted(): Promise<void> {
+  async unlockStarted(): Promise<boolean> {
     this.repo().catch(() => {});
-    await this.derivingP;
+    return (await this.derivingP)!;
   }
 
   async blobWorkers(): Promise<BlobWorkers> {

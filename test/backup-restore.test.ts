@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cp, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { buildTree, MARKER } from './tree-fixture.ts';
 import { compareTrees } from './compare-trees.ts';
@@ -186,6 +187,12 @@ describe('damage and bad input', () => {
       const r = await t.run(['snapshots']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/no Ferry repository/);
+      // A backup says so before it starts anything: no embedded nats-server, no state directory.
+      const b = await t.run(['backup', t.dir]);
+      expect(b.code).toBe(1);
+      expect(b.stderr).toMatch(/no Ferry repository/);
+      expect(b.stderr).not.toMatch(/nats-server/);
+      expect(existsSync(join(t.dir, 'state', 'nats'))).toBe(false);
       expect((await t.run(['restore', 'latest'])).code).toBe(2);
       expect((await t.run(['frobnicate'])).code).toBe(2);
     } finally {
