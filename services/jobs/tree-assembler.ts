@@ -1,15 +1,14 @@
 /**
  * Replays the scan event stream (all batches, in order, content filled in)
  * and stores one tree blob per directory, bottom-up. Memory is one open
- * directory per level of depth, plus the parent snapshot's listing of it
- * once a "k" event refers to that: a job of any size never needs the whole
- * tree in memory.
+ * directory per level of depth, plus the repository's bounded cache of the
+ * parent snapshot's trees that "k" events copy from: a job of any size
+ * never needs the whole tree in memory.
  */
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
-import { compareNames, decodeTree, encodeTree, type TreeNode } from '../repo/tree.ts';
-import { sameId, toHex } from '../repo/ids.ts';
+import { compareNames, encodeTree, type TreeNode } from '../repo/tree.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
@@ -29,8 +28,6 @@ export interface AssemblySummary {
 interface OpenDir {
   readonly meta: TreeNode;
   readonly nodes: TreeNode[];
-  /** The parent snapshot's listing that this directory's "k" events copy from, read at the first one. */
-  kept?: { readonly tree: Uint8Array; readonly nodes: readonly TreeNode[] };
 }
 
 export class TreeAssembler {
@@ -83,7 +80,8 @@ export class TreeAssembler {
         return;
       case 'k': {
         if (!top) throw this.inconsistent('kept entries outside any directory');
-        const from = await this.keptFrom(top, e.tree);
+        // loadTree's cache serves a directory's later runs from the same tree.
+        const from = await this.repo.loadTree(e.tree);
         if (e.first + e.count > from.length) throw this.inconsistent(`kept entries ${e.first}..${e.first + e.count - 1} of a ${from.length}-entry tree`);
         for (let i = e.first; i < e.first + e.count; i++) top.nodes.push(from[i]!);
         this.summary.files += e.counts.files;
@@ -101,14 +99,6 @@ export class TreeAssembler {
         this.summary.errorCount++;
         if (this.summary.errors.length < MAX_RECORDED_ERRORS) this.summary.errors.push({ path: e.path, code: e.code, message: e.message });
     }
-  }
-
-  /** The parent snapshot's nodes of `tree`, which a directory's kept runs all come from. */
-  private async keptFrom(dir: OpenDir, tree: Uint8Array): Promise<readonly TreeNode[]> {
-    if (dir.kept && sameId(dir.kept.tree, tree)) return dir.kept.nodes;
-    const what = `parent tree ${toHex(tree)}`;
-    dir.kept = { tree, nodes: decodeTree(await this.repo.readBlob(tree, BlobType.Tree), what) };
-    return dir.kept.nodes;
   }
 
   private async storeTree(nodes: TreeNode[]): Promise<Uint8Array> {
