@@ -52,12 +52,20 @@ const ID_BYTES = 32;
 
 const writeCounts = (w: CanonicalWriter, c: SubtreeCounts): void => void w.arrayHeader(4).int(c.files).int(c.dirs).int(c.others).int(c.bytes);
 
+type RunningCounts = { files: number; dirs: number; others: number; bytes: number };
+
+/** Adds counts `c` to running counts. */
+export function addCounts(into: RunningCounts, c: SubtreeCounts): void {
+  into.dirs += c.dirs;
+  into.files += c.files;
+  into.others += c.others;
+  into.bytes += c.bytes;
+}
+
 /** Adds a directory and what its subtree holds (`sub`) to running counts. */
-export function addSubtree(into: { files: number; dirs: number; others: number; bytes: number }, sub: SubtreeCounts): void {
-  into.dirs += 1 + sub.dirs;
-  into.files += sub.files;
-  into.others += sub.others;
-  into.bytes += sub.bytes;
+export function addSubtree(into: RunningCounts, sub: SubtreeCounts): void {
+  into.dirs += 1;
+  addCounts(into, sub);
 }
 
 /** Path components of the event's entry; an exit carries EXIT as its last component. */

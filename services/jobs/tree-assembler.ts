@@ -12,7 +12,7 @@ import { compareNames, encodeTree, type TreeNode } from '../repo/tree.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
-import { addSubtree, type ScanEvent } from './scan-events.ts';
+import { addCounts, addSubtree, type ScanEvent } from './scan-events.ts';
 
 const MAX_RECORDED_ERRORS = 100;
 
@@ -84,10 +84,7 @@ export class TreeAssembler {
         const from = await this.repo.loadTree(e.tree);
         if (e.first + e.count > from.length) throw this.inconsistent(`kept entries ${e.first}..${e.first + e.count - 1} of a ${from.length}-entry tree`);
         for (let i = e.first; i < e.first + e.count; i++) top.nodes.push(from[i]!);
-        this.summary.files += e.counts.files;
-        this.summary.dirs += e.counts.dirs;
-        this.summary.others += e.counts.others;
-        this.summary.bytes += e.counts.bytes;
+        addCounts(this.summary, e.counts);
         return;
       }
       case 'o':
