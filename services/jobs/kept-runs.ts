@@ -39,7 +39,7 @@ export class KeptRuns {
    * the run it ended, if any, for the caller to emit before anything else.
    */
   add(name: string, node: TreeNode, sub: SubtreeCounts | undefined, pos: Position): WalkItem | undefined {
-    // Both are walker bugs, not source problems: a kept entry comes from `prev`, which is `tree`'s listing.
+    // These checks catch walker bugs, not source problems: a kept entry comes from `prev`, which is `tree`'s listing.
     if (this.tree === undefined) throw new FerryError('jobs.kept-run', `kept entry ${name} has no parent tree`);
     this.order ??= new Map([...this.prev.keys()].map((n, i) => [n, i]));
     const index = this.order.get(name);
@@ -49,8 +49,10 @@ export class KeptRuns {
     const run = (this.run ??= { first: index, count: 0, counts: { files: 0, dirs: 0, others: 0, bytes: 0 }, pos });
     run.count++;
     run.pos = pos;
-    if (node.type === NodeType.Dir) addSubtree(run.counts, sub ?? { files: 0, dirs: 0, others: 0, bytes: 0 });
-    else if (node.type === NodeType.File) {
+    if (node.type === NodeType.Dir) {
+      if (sub === undefined) throw new FerryError('jobs.kept-run', `kept directory ${name} came without its subtree's counts`);
+      addSubtree(run.counts, sub);
+    } else if (node.type === NodeType.File) {
       run.counts.files++;
       run.counts.bytes += node.size;
     } else run.counts.others++;

@@ -144,7 +144,7 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
     }
     /** Records that entry `name` is the parent's node, unchanged (with `sub` below it, for a directory). */
     function keep(name: string, node: TreeNode, sub: SubtreeCounts | undefined): void {
-      const pos = sub ? [...parts, name, EXIT] : [...parts, name];
+      const pos = node.type === NodeType.Dir ? [...parts, name, EXIT] : [...parts, name];
       if (!isNew(pos)) return;
       const spill = kept.add(name, node, sub, pos);
       if (spill) out.push(spill);
