@@ -6,6 +6,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
 import { runJobFromCli } from '../run-job.ts';
+import { collectSoonerForBulkWork } from '../heap-policy.ts';
 import { FerryError } from '../../protocol/errors.ts';
 import { workspaceSelection, clearStaged } from '../workspace-backup.ts';
 
@@ -31,6 +32,7 @@ export const backupCommand: Command = {
     }
     const { record } = await runJobFromCli(s, 'backup', async (repo) => {
       const parent = await repo.parentFor(s.cfg.source, paths);
+      if (!parent) collectSoonerForBulkWork(); // a first backup reads and stores everything
       return {
         paths,
         ...(select ? { select: select.select } : {}),

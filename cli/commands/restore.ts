@@ -7,6 +7,7 @@ import { formatBytes } from '../progress.ts';
 import { parseSnapshotRef } from '../snapshot-ref.ts';
 import { syncCatalog } from '../catalog-sync.ts';
 import { runJobFromCli } from '../run-job.ts';
+import { collectSoonerForBulkWork } from '../heap-policy.ts';
 import { findNode, displayPath } from '../../services/repo/tree-walk.ts';
 import { NodeType } from '../../services/repo/tree.ts';
 import { Restorer, type RestoreResult } from '../../services/repo/restore.ts';
@@ -40,6 +41,7 @@ export const restoreCommand: Command = {
       const rec = await repo.resolveSnapshot(ref.snap);
       await repo.loadIndex();
       if (!(await findNode(repo, rec.snapshot.tree, ref.parts))) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+      collectSoonerForBulkWork();
       return { snapshot: rec.id, path: ref.parts, target, contentOnly: values['content-only'] ?? false };
     });
     const sum = (final?.summary ?? {}) as Record<string, unknown>;

@@ -1,0 +1,27 @@
+/**
+ * When the JavaScript heaps collect. V8 lets a small heap grow to about
+ * three times what is live before a full collection. Bulk jobs (a first
+ * backup, a restore) keep promoting per-file objects that die a batch
+ * later, so the main heap sat at 60–70 MiB with 16–25 MiB live, and a
+ * process's peak memory was mostly that garbage.
+ *
+ * From the moment bulk work starts, full collections come once a heap has
+ * grown by half its live size. Measured on the benchmark corpus (4 runs
+ * each): a first backup's peak 40 MiB lower for about 2% more time, a
+ * restore's about 45 MiB lower. Not from the start of every command: while
+ * modules load, the heap only grows, and collecting it on the way made a
+ * backup with nothing to do 8% slower; nor for incremental backups, whose
+ * peak is lower and whose runs are short (16 MiB lower, 4% slower).
+ *
+ * The flag is process-wide: it covers the worker threads' heaps too.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+let applied = false;
+
+/** Switches this process to the bulk-work policy above. Safe to call twice. */
+export function collectSoonerForBulkWork(): void {
+  if (applied) return;
+  applied = true;
+  setFlagsFromString('--heap-growing-percent=50');
+}
