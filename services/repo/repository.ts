@@ -310,28 +310,16 @@ export class Repository {
     return this.openBlobBytes(id, loc, sealed);
   }
 
-  /** A tree's nodes, read and decoded on every call. */
-  async readTree(id: Uint8Array): Promise<TreeNode[]> {
-    return decodeTree(await this.readBlob(id, BlobType.Tree), `tree ${toHex(id)}`);
-  }
-
   private readonly treeCache = new Map<string, TreeNode[]>();
   private readonly treeWindows: PackWindows;
   /** Restores read files in the order they were packed: small files' blobs come from one read. */
   private readonly dataWindows: PackWindows;
 
-  /**
-   * A tree's nodes, from a cache of the last few hundred trees: for callers
-   * that come back to the same trees (the finalizer's kept runs, path
-   * lookups). A walk that reads each tree once uses readTree: cached trees
-   * outlive the young generation, and a restore of 33,000 files promoted
-   * about 12 MiB of them to be collected later.
-   */
   async loadTree(id: Uint8Array): Promise<TreeNode[]> {
     const k = idKey(id);
     const cached = this.treeCache.get(k);
     if (cached) return cached;
-    const nodes = await this.readTree(id);
+    const nodes = decodeTree(await this.readBlob(id, 1), `tree ${toHex(id)}`);
     if (this.treeCache.size > 256) this.treeCache.clear();
     this.treeCache.set(k, nodes);
     return nodes;

@@ -138,7 +138,7 @@ export class Restorer {
   }
 
   private async restoreDir(tree: Uint8Array, dir: string, pending: Pending): Promise<void> {
-    const nodes = await this.repo.readTree(tree);
+    const nodes = await this.repo.loadTree(tree);
     const seen = new Set<string>();
     for (const n of nodes) {
       assertSafeName(n.name, dir);
