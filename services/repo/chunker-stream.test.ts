@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../protocol/errors.ts';
-import { DEFAULT_CHUNKER_PARAMS, chunkFile, chunkLengths, chunkStream } from './chunker.ts';
+import { DEFAULT_CHUNKER_PARAMS, chunkFile, chunkLengths, chunkStream, fileWindowBytes } from './chunker.ts';
 import { testStream, testStreamBytes } from './test-stream.ts';
 import { KiB, MiB, SMALL, gear, VECTOR_DEFAULT_12MIB, pieces, collect, sha, concat } from './chunker.fixture.ts';
 
@@ -114,6 +114,22 @@ describe('chunkFile', () => {
       start += len;
     }
     expect(await collect(chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { start }))).toEqual([]);
+  });
+
+  it('cuts the same chunks into a scratch window reused across files, as the blob workers do, up to maxSize chunks', async () => {
+    // Zeros never cut before maxSize, so a chunk fills the whole window.
+    const mixed = concat([stream12.subarray(0, 3 * MiB), new Uint8Array(20 * MiB), stream12.subarray(3 * MiB)]);
+    const paths = [join(dir, 'scratch-a'), join(dir, 'scratch-b')] as const;
+    await writeFile(paths[0], mixed);
+    await writeFile(paths[1], stream12);
+    const scratch = new Uint8Array(fileWindowBytes(DEFAULT_CHUNKER_PARAMS));
+    for (const [path, data] of [[paths[0], mixed], [paths[1], stream12], [paths[0], mixed]] as const) {
+      const copies: Uint8Array[] = [];
+      for (const view of chunkFile(path, gear, DEFAULT_CHUNKER_PARAMS, { scratch, views: true })) copies.push(view.slice()); // a view lasts until the next chunk
+      expect(copies.map((c) => c.length)).toEqual(chunkLengths(data, gear));
+      expect(sha(concat(copies))).toBe(sha(data));
+    }
+    expect(chunkLengths(mixed, gear)).toContain(DEFAULT_CHUNKER_PARAMS.maxSize);
   });
 
   it('chunks an empty file to nothing and a file under minSize to one chunk', async () => {
