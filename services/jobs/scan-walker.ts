@@ -32,6 +32,7 @@ import { BlobType } from '../repo/blob.ts';
 import { toHex } from '../repo/ids.ts';
 import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
+import { childPath } from '../repo/safe-name.ts';
 import { KeptRuns } from './kept-runs.ts';
 import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts, type WalkItem } from './scan-events.ts';
 
@@ -245,9 +246,6 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
   const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), opts.parentTree);
   for (let step = await root.next(); !step.done; step = await root.next()) yield* step.value;
 }
-
-/** `abs` is absolute and normalized (only the root ends in '/'), so a concatenation is the join. */
-const childPath = (abs: string, name: string): string => (abs === '/' ? `/${name}` : `${abs}/${name}`);
 
 /** A listed directory's metadata read again after listing it; the listing's own when it is no longer the same directory. */
 function restat(abs: string, listed: TreeNode): TreeNode {

@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import type { Repository } from './repository.ts';
 import { BlobType } from './blob.ts';
 import { NodeType, type TreeNode } from './tree.ts';
-import { assertSafeName } from './safe-name.ts';
+import { assertSafeName, childPath } from './safe-name.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { errorCode, errorMessage } from './error-text.ts';
 import { PackRestore, type NeededBlob, type PackRestoreLimits } from './pack-restore.ts';
@@ -59,14 +59,6 @@ export interface RestoreResult extends RestoreProgress {
 // double near 1.8e9 s resolves ~0.24 µs, so aim at the middle of the
 // microsecond, or 0.094 s may come back as 0.093999 s.
 const nsToSeconds = (ns: bigint): number => (Number(ns / 1000n) + 0.5) / 1e6;
-
-/**
- * `dir` (normalized) joined with `name`, which assertSafeName has checked is
- * one path component. Not path.join: it normalizes its result character by
- * character, and the string it builds for each of a restore's paths (held
- * until the file's content is written) took about 500 bytes.
- */
-const under = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
 
 /**
  * Unfinished work under one directory: its listing, plus every entry whose
@@ -114,7 +106,7 @@ export class Restorer {
   async restoreOne(node: TreeNode, target: string): Promise<RestoreResult> {
     assertSafeName(node.name, target);
     await mkdir(target, { recursive: true, mode: 0o700 });
-    return this.run((root) => this.restoreEntry(node, under(normalize(target), node.name), root));
+    return this.run((root) => this.restoreEntry(node, childPath(normalize(target), node.name), root));
   }
 
   /** Runs the walk, then waits for every file and directory it started, even when the walk fails. */
@@ -145,7 +137,7 @@ export class Restorer {
       if (seen.has(n.name)) throw new RepoError(RepoErrorCode.UnsafePath, `refusing to restore ${dir}: the snapshot lists ${JSON.stringify(n.name)} twice`);
       seen.add(n.name);
     }
-    for (const n of nodes) await this.restoreEntry(n, under(dir, n.name), pending);
+    for (const n of nodes) await this.restoreEntry(n, childPath(dir, n.name), pending);
   }
 
   /** Restores one entry under a directory whose unfinished work is `parent`. */
