@@ -4,7 +4,7 @@
 #     Node 24 LTS and a current npm from the npm registry into .tools/node.
 #  2. Installs the OS packages Ferry and its tests use, through apt when we are
 #     root or have password-less sudo; otherwise it prints what is missing.
-#  3. Runs `npm ci`.
+#  3. Runs `npm ci`, which also builds the native content addon.
 # Every step checks before it acts, so running it twice is cheap.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,14 +76,26 @@ if [ -x "$tools/node/bin/node" ]; then
 fi
 
 # --- npm ci ----------------------------------------------------------------
+# npm ci also builds the native content addon (native/content), through the
+# root package's install script; when node_modules is current, the addon is
+# rebuilt only if its sources or the Node changed.
 cd "$root"
 stamp=node_modules/.ferry-setup-stamp
 want="$(node -v) $(sha256sum package-lock.json | cut -d' ' -f1)"
+native_stamp=native/content/build/.ferry-setup-stamp
+native_want="$(node -v) $(cat native/content/binding.gyp native/content/src/* | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   log "node_modules is current"
+  if [ -f native/content/build/Release/ferry_content.node ] && [ "$(cat "$native_stamp" 2>/dev/null)" = "$native_want" ]; then
+    log "native content addon is current"
+  else
+    log "building the native content addon"
+    npm run --silent build:native
+  fi
 else
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+echo "$native_want" > "$native_stamp"
 log "done: run ./bin/ferry --help"
