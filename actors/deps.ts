@@ -1,17 +1,17 @@
 /**
  * What the actors of one process share: the repository they serve (opened
  * with the key this process was given; a write-only key suffices for
- * scanners, uploaders and finalizers), the blob worker threads, and the
+ * scanners, uploaders and finalizers), the content engine (native addon or worker threads), and the
  * root logger.
  */
 import type { Logger } from 'pino';
 import type { Repository } from '../services/repo/repository.ts';
-import type { BlobWorkers } from '../services/repo/blob-workers.ts';
+import type { ContentEngine } from '../services/repo/content-engine.ts';
 import { FerryError } from '../protocol/errors.ts';
 
 export interface ActorDeps {
   readonly repo: Repository;
-  readonly workers: BlobWorkers;
+  readonly workers: ContentEngine;
   readonly logger: Logger;
 }
 

@@ -43,7 +43,7 @@ export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Run
     const run = opts.run ?? ((await actorsAlive(nc, opts.needs)) ? [] : ActorKinds.filter((k) => opts.needs.includes(k)));
     if (run.length > 0) {
       const needsRepo = run.some((k) => k !== 'coordinator');
-      const deps = needsRepo ? { repo: await s.repo(), workers: await s.blobWorkers(), logger: s.log } : undefined;
+      const deps = needsRepo ? { repo: await s.repo(), workers: await s.contentEngine(), logger: s.log } : undefined;
       local = await startActors({ nc, logger: s.log, deps, kinds: run });
       log.debug({ actors: run }, 'running actors in this process');
     }

@@ -14,7 +14,7 @@ import { withRetry } from '../services/storage/retry.ts';
 import { unlockRepository } from '../services/repo/unlock.ts';
 // Types only: the modules load when first needed, the repository's while its key is being derived.
 import type { Repository } from '../services/repo/repository.ts';
-import type { BlobWorkers } from '../services/repo/blob-workers.ts';
+import type { ContentEngine } from '../services/repo/content-engine.ts';
 import type { Catalog } from '../services/catalog/index.ts';
 import { progressLine, type ProgressLine } from './progress.ts';
 
@@ -25,7 +25,7 @@ export class Session {
   private repoP: Promise<Repository> | undefined;
   /** true once key derivation runs; false when opening failed before it (no repository there, unreadable config). */
   private derivingP: Promise<boolean> | undefined;
-  private workers: BlobWorkers | undefined;
+  private workers: Promise<ContentEngine> | undefined;
   private catalogs = new Map<string, Catalog>();
   private closed = false;
 
@@ -87,10 +87,11 @@ export class Session {
     return (await this.derivingP)!;
   }
 
-  async blobWorkers(): Promise<BlobWorkers> {
+  /** Chunking, sealing and placing for this repository: the native addon, or worker threads (FERRY_CONTENT_ENGINE). */
+  async contentEngine(): Promise<ContentEngine> {
     const repo = await this.repo();
-    const { BlobWorkers } = await import('../services/repo/blob-workers.ts');
-    this.workers ??= new BlobWorkers(repo.config, repo.keys.idKey);
+    const { contentEngineKind, openContentEngine } = await import('../services/repo/content-engine.ts');
+    this.workers ??= openContentEngine(repo.config, repo.keys.idKey, { kind: contentEngineKind(this.env.FERRY_CONTENT_ENGINE), log: this.log });
     return this.workers;
   }
 
@@ -126,7 +127,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.workers?.close();
+    await (await this.workers?.catch(() => undefined))?.close();
     for (const c of this.catalogs.values()) c.close();
     if (this.repoP) await (await this.repoP.catch(() => undefined))?.close();
   }

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BlobWorkers } from './blob-workers.ts';
+import { NativeContent } from './native-content.ts';
+import { loadContentAddon } from './content-addon.ts';
+import type { ContentEngine } from './content-engine.ts';
 import { chunkLengths, gearTable, type ChunkerParams } from './chunker.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { QuickXorHash, hash64, quickXor } from '../hash/quickxor.ts';
@@ -18,18 +21,33 @@ const idKey = randomBytes(32);
 const seal: SealSpec = { key: randomBytes(32), level: 3 };
 /** The plaintext of a blob a worker sealed. */
 const opened = (id: Uint8Array, sealed: Uint8Array): Buffer => Buffer.from(openBlob(seal.key, id, BlobType.Data, sealed, 'test blob'));
+const config = { chunker: { ...params, seed } } as unknown as RepoConfig; // only the chunker part is read
 let dir: string;
-let workers: BlobWorkers;
+let workers: ContentEngine;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-blob-workers-'));
-  const config = { chunker: { ...params, seed } } as unknown as RepoConfig; // only the chunker part is read
-  workers = new BlobWorkers(config, idKey, { threads: 1 });
 });
-afterAll(async () => {
-  await workers.close();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * Both content engines, one thread each: the same contracts and the same
+ * format. The native addon is built by npm ci; without it this fails
+ * rather than skips, since a user would then silently get the slower engine.
+ */
+const engines: [string, () => ContentEngine][] = [
+  ['worker threads', () => new BlobWorkers(config, idKey, { threads: 1 })],
+  [
+    'the native addon',
+    () => {
+      const { addon, error } = loadContentAddon();
+      if (addon === undefined) throw new Error(`the native content addon did not load; run npm run build:native (${String(error)})`);
+      return new NativeContent(addon, config, idKey, { threads: 1 });
+    },
+  ],
+];
 
 async function scanAll(path: string, budget: number): Promise<{ lengths: number[]; bytes: Buffer; idsOk: boolean; hash: Uint8Array }> {
   const parts: Uint8Array[] = [];
@@ -52,7 +70,14 @@ async function scanAll(path: string, budget: number): Promise<{ lengths: number[
   return { lengths: parts.map((p) => p.length), bytes: Buffer.concat(parts), idsOk, hash: qx.digest() };
 }
 
-describe('BlobWorkers', () => {
+describe.each(engines)('content engine on %s', (_name, make) => {
+  beforeAll(() => {
+    workers = make();
+  });
+  afterAll(async () => {
+    await workers.close();
+  });
+
   it('scans and seals files segment by segment, concurrently on one thread, with whole-file cuts', async () => {
     const files = [0, 1, 2].map((i) => {
       const data = randomBytes(1_500_000 + i * 77_777);
@@ -123,7 +148,6 @@ describe('BlobWorkers', () => {
 });
 
 describe('BlobWorkers sealing before the threads start', () => {
-  const config = { chunker: { ...params, seed } } as unknown as RepoConfig;
   const tree = (n: number) => ({ id: randomBytes(32), type: BlobType.Tree, data: new TextEncoder().encode(`tree ${n} `.repeat(200 + n)) });
   const openTree = (item: { id: Uint8Array }, sealed: Uint8Array) => new TextDecoder().decode(openBlob(seal.key, item.id, BlobType.Tree, sealed, 'tree'));
 
