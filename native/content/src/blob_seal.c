@@ -44,38 +44,54 @@ static void aad_for(const uint8_t id[32], uint8_t type, uint8_t aad[33]) {
   aad[32] = type;
 }
 
+/*
+ * zstd writes straight into the sealed buffer, which AES-GCM then encrypts
+ * in place, and the buffer is trimmed to fit: no per-slot scratch as large
+ * as the largest chunk (8 MiB a slot at the tail of a first backup), and
+ * the pages of the bound that zstd never writes are never touched.
+ */
 const char *blob_seal(slot *s, const uint8_t key[32], const uint8_t id[32], uint8_t type, const uint8_t *plain, size_t n, int level, uint8_t **out, size_t *out_len) {
+  int try_zstd = n >= 64 && level > 0;
+  size_t cap = try_zstd ? ZSTD_compressBound(n) : n;
+  uint8_t *o = malloc(SEAL_OVERHEAD + cap);
+  if (o == NULL) return "out of memory";
+  uint8_t *body = o + NONCE_BYTES;
   uint8_t codec = 0;
-  const uint8_t *payload = plain;
   size_t plen = n;
-  if (n >= 64 && level > 0) {
-    size_t bound = ZSTD_compressBound(n);
-    if (slot_reserve(&s->zbuf, &s->zbuf_cap, bound) != 0) return "out of memory";
-    if (s->cctx == NULL && (s->cctx = ZSTD_createCCtx()) == NULL) return "out of memory";
-    size_t r = ZSTD_compressCCtx(s->cctx, s->zbuf, bound, plain, n, level);
-    if (ZSTD_isError(r)) return "zstd failed to compress a blob";
+  if (try_zstd) {
+    if (s->cctx == NULL && (s->cctx = ZSTD_createCCtx()) == NULL) {
+      free(o);
+      return "out of memory";
+    }
+    size_t r = ZSTD_compressCCtx(s->cctx, body + 1, cap, plain, n, level);
+    if (ZSTD_isError(r)) {
+      free(o);
+      return "zstd failed to compress a blob";
+    }
     if (r < n) {
       codec = ZSTD_CODEC;
-      payload = s->zbuf;
       plen = r;
     }
   }
+  /* Compressed: encrypted in place. Stored as is: encrypted from the caller's bytes, sparing a copy. */
+  const uint8_t *payload = codec == ZSTD_CODEC ? body + 1 : plain;
   EVP_CIPHER_CTX *c = cipher_ctx(&s->enc, 1);
-  if (c == NULL) return "AES-256-GCM is not available from Node's OpenSSL";
-  uint8_t *o = malloc(SEAL_OVERHEAD + plen);
-  if (o == NULL) return "out of memory";
   uint8_t aad[33];
   aad_for(id, type, aad);
   int len = 0;
-  uint8_t *body = o + NONCE_BYTES;
-  if (fresh_nonce(s, o) != 0 || EVP_EncryptInit_ex2(c, NULL, key, o, NULL) != 1 || EVP_EncryptUpdate(c, NULL, &len, aad, 33) != 1 ||
+  if (c == NULL || fresh_nonce(s, o) != 0 || EVP_EncryptInit_ex2(c, NULL, key, o, NULL) != 1 || EVP_EncryptUpdate(c, NULL, &len, aad, 33) != 1 ||
       EVP_EncryptUpdate(c, body, &len, &codec, 1) != 1 || EVP_EncryptUpdate(c, body + 1, &len, payload, (int)plen) != 1 ||
       EVP_EncryptFinal_ex(c, body + 1 + plen, &len) != 1 || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, body + 1 + plen) != 1) {
     free(o);
-    return "AES-256-GCM failed to seal a blob";
+    return c == NULL ? "AES-256-GCM is not available from Node's OpenSSL" : "AES-256-GCM failed to seal a blob";
+  }
+  size_t total = SEAL_OVERHEAD + plen;
+  if (total < SEAL_OVERHEAD + cap) {
+    uint8_t *trimmed = realloc(o, total);
+    if (trimmed != NULL) o = trimmed;
   }
   *out = o;
-  *out_len = SEAL_OVERHEAD + plen;
+  *out_len = total;
   return NULL;
 }
 

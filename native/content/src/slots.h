@@ -19,7 +19,7 @@ typedef struct slot {
   struct slot *next;
   uint8_t *window;
   size_t window_cap;
-  uint8_t *zbuf; /* compressed output, and decrypted frames on restore */
+  uint8_t *zbuf; /* decrypted frames on restore */
   size_t zbuf_cap;
   uint8_t *plain; /* decompressed blobs on restore */
   size_t plain_cap;
