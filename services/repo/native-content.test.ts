@@ -14,6 +14,11 @@ import { BlobType, openBlob, sealBlob } from './blob.ts';
 import type { RepoConfig } from './config.ts';
 import type { SealSpec } from './content.ts';
 import type { PlacedBlob } from './place-blobs.ts';
+import { SMALL, VECTOR_DEFAULT_12MIB, VECTOR_SEED, VECTOR_SMALL_256KIB, VECTOR_SMALL_ZEROS_256KIB } from './chunker.fixture.ts';
+import { testStreamBytes } from './test-stream.ts';
+import { computeVectors } from './format-vectors.ts';
+import { hash64 } from '../hash/quickxor.ts';
+import type { ChunkerParams } from './chunker.ts';
 
 const seed = randomBytes(32);
 const idKey = randomBytes(32);
@@ -86,6 +91,48 @@ describe('NativeContent with the default chunker parameters', () => {
     sealed.forEach((s, k) => expect(Buffer.from(openBlob(seal.key, items[k]!.id, items[k]!.type, s, 'blob')).equals(copies[k]!)).toBe(true));
     expect(sealed[0]!.length).toBeLessThan(copies[0]!.length / 10);
     expect(sealed[1]!.length).toBe(copies[1]!.length + 29); // incompressible: stored as is
+  });
+});
+
+describe('NativeContent and the published format vectors (docs/design.md)', () => {
+  const bytes = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
+  const vectorIdKey = bytes(0x40, 32);
+  const withParams = async <T>(params: ChunkerParams, f: (e: NativeContent) => Promise<T>): Promise<T> => {
+    const e = new NativeContent(loadContentAddon().addon!, { chunker: { ...params, seed: VECTOR_SEED } } as unknown as RepoConfig, vectorIdKey);
+    try {
+      return await f(e);
+    } finally {
+      await e.close();
+    }
+  };
+  const lengths = async (e: NativeContent, path: string): Promise<number[]> => {
+    const seg = await e.scanSegment(path, 0, Number.MAX_SAFE_INTEGER, { seal });
+    expect(seg.eof).toBe(true);
+    return seg.chunks.map((c) => c.length);
+  };
+
+  it('cuts the chunker vectors', async () => {
+    const stream = join(dir, 'vector-stream');
+    writeFileSync(stream, testStreamBytes(12 * 1024 * 1024));
+    const small = join(dir, 'vector-small');
+    writeFileSync(small, testStreamBytes(256 * 1024));
+    const zeros = join(dir, 'vector-zeros');
+    writeFileSync(zeros, new Uint8Array(256 * 1024));
+    expect(await withParams(DEFAULT_CHUNKER_PARAMS, (e) => lengths(e, stream))).toEqual(VECTOR_DEFAULT_12MIB);
+    expect(await withParams(SMALL, (e) => lengths(e, small))).toEqual(VECTOR_SMALL_256KIB);
+    expect(await withParams(SMALL, (e) => lengths(e, zeros))).toEqual(VECTOR_SMALL_ZEROS_256KIB);
+  });
+
+  it('gives the blob ID and QuickXorHash vectors', async () => {
+    const vectors = computeVectors();
+    const abc = join(dir, 'vector-abc');
+    writeFileSync(abc, 'abc');
+    const s1000 = join(dir, 'vector-1000');
+    writeFileSync(s1000, testStreamBytes(1000));
+    const [a, b] = await withParams(DEFAULT_CHUNKER_PARAMS, (e) => e.readFiles([abc, s1000], { seal }));
+    expect(a?.ok && Buffer.from(a.id).toString('hex')).toBe(vectors['blob-id.abc']);
+    expect(a?.ok && a.hash).toBe(hash64(Buffer.from(vectors['quickxor.abc']!, 'hex')));
+    expect(b?.ok && b.hash).toBe(hash64(Buffer.from(vectors['quickxor.stream1000']!, 'hex')));
   });
 });
 
