@@ -26,7 +26,7 @@
  * continues where its last published batch ended.
  */
 import type { Repository } from '../repo/repository.ts';
-import { listDir, statEntry } from '../sources/local-fs.ts';
+import { listDir, statEntries, statEntry } from '../sources/local-fs.ts';
 import { compareNames, decodeTree, NodeType, sameMetadata, type TreeNode } from '../repo/tree.ts';
 import { BlobType } from '../repo/blob.ts';
 import { toHex } from '../repo/ids.ts';
@@ -172,13 +172,11 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
         await tick();
       }
       statted += batch.length;
-      const metas = batch.map((name): TreeNode | ScanEvent | null => {
-        try {
-          return statEntry(childPath(abs, name), name);
-        } catch (err) {
-          // An entry the selection names that no longer exists is simply gone.
-          return !sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : { t: 'x', path: childPath(abs, name), code: errorCode(err), message: errorMessage(err) };
-        }
+      const metas = statEntries(abs, batch).map((m, j): TreeNode | ScanEvent | null => {
+        if (!('error' in m)) return m;
+        const err = m.error;
+        // An entry the selection names that no longer exists is simply gone.
+        return !sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : { t: 'x', path: childPath(abs, batch[j]!), code: errorCode(err), message: errorMessage(err) };
       });
       for (const [j, m] of metas.entries()) {
         if (m === null) continue;

@@ -35,6 +35,12 @@ export interface ContentAddon {
   seal(key: Uint8Array, level: number, ids: Uint8Array, types: Uint8Array, datas: readonly Uint8Array[]): Promise<Uint8Array[]>;
   /** Per blob: [at, length, rawLength] in `geometry`, a count in `destCounts`, that many [fd, position] pairs in `dests`. */
   place(key: Uint8Array, range: Uint8Array, ids: Uint8Array, types: Uint8Array, geometry: Float64Array, destCounts: Uint32Array, dests: Float64Array): Promise<(AddonError | null)[]>;
+  /**
+   * Synchronous lstat of `names` in directory `dir` (stat_batch.c): per name i,
+   * nums[5i..] = mode, uid, gid, size, nlink; bigs[7i..] = atime, mtime, ctime,
+   * birth time (ns), inode, device, rdev; errs[i] = 0 or the errno.
+   */
+  lstatBatch(dir: string, names: readonly string[], nums: Float64Array, bigs: BigInt64Array, errs: Int32Array): void;
   /** Frees the buffers and contexts that no running task holds. */
   releaseIdle(): void;
 }

@@ -70,5 +70,7 @@ napi_value op_read_files(napi_env env, napi_callback_info info);
 napi_value op_read_range(napi_env env, napi_callback_info info);
 napi_value op_seal(napi_env env, napi_callback_info info);
 napi_value op_place(napi_env env, napi_callback_info info);
+/* Synchronous: see stat_batch.c. */
+napi_value op_lstat_batch(napi_env env, napi_callback_info info);
 
 #endif

@@ -65,6 +65,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"readRange", NULL, op_read_range, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"seal", NULL, op_seal, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"place", NULL, op_place, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"lstatBatch", NULL, op_lstat_batch, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"releaseIdle", NULL, release_idle, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
