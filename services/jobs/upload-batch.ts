@@ -56,6 +56,8 @@ export class BatchUploader {
   private readonly beforeStore: () => Promise<void>;
   /** Started at the batch's first file to read; stores wait for it. */
   private storeGate: Promise<void> | undefined;
+  /** The gate has resolved: a chunk that arrived sealed is then stored without awaiting anything. */
+  private gateOpen = false;
   /**
    * Failures of the gate and of the repository writer. They fail the whole
    * batch: a file that cannot be read becomes an error event, but a disk
@@ -94,7 +96,10 @@ export class BatchUploader {
       if (e.t !== 'f' || e.path === undefined) continue;
       if (this.storeGate === undefined) {
         this.storeGate = this.beforeStore();
-        this.storeGate.catch(() => {}); // raised below, after the reads, even if nothing gets stored
+        this.storeGate.then(
+          () => (this.gateOpen = true),
+          () => {}, // raised below, after the reads, even if nothing gets stored
+        );
       }
       if (e.node.size <= this.wholeLimit) {
         group.push(i);
@@ -144,7 +149,17 @@ export class BatchUploader {
    * filter), it is read and sealed again, and must still have the ID the
    * scan saw.
    */
-  private async store(lease: PackLease, path: string, offset: number, c: { id: Uint8Array; length: number; sealed?: Uint8Array }): Promise<void> {
+  private store(lease: PackLease, path: string, offset: number, c: { id: Uint8Array; length: number; sealed?: Uint8Array }): Promise<void> | undefined {
+    // The common case, a sealed chunk once the gate is open, allocates no promise: the per-chunk async
+    // frames were 8% of a first backup's allocations on the main thread (398 against 365 MiB sampled).
+    if (this.gateOpen && c.sealed !== undefined) {
+      this.addSealed(lease, c.id, c.sealed, c.length);
+      return undefined;
+    }
+    return this.storeAfterGate(lease, path, offset, c);
+  }
+
+  private async storeAfterGate(lease: PackLease, path: string, offset: number, c: { id: Uint8Array; length: number; sealed?: Uint8Array }): Promise<void> {
     await this.batchLevel(this.storeGate ?? Promise.resolve());
     let sealed = c.sealed;
     if (sealed === undefined) {
@@ -157,15 +172,19 @@ export class BatchUploader {
       }
       sealed = again.sealed;
     }
+    this.addSealed(lease, c.id, sealed, c.length);
+  }
+
+  private addSealed(lease: PackLease, id: Uint8Array, sealed: Uint8Array, length: number): void {
     let added: boolean;
     try {
-      added = this.writer.addSealed(lease, c.id, sealed, c.length);
+      added = this.writer.addSealed(lease, id, sealed, length);
     } catch (err) {
       throw this.failsBatch(err);
     }
     if (added) {
       this.added.blobs++;
-      this.added.bytes += c.length;
+      this.added.bytes += length;
     }
   }
 
@@ -194,7 +213,8 @@ export class BatchUploader {
         const size = r.size;
         this.reader.noteRead(size, true);
         try {
-          if (size > 0) await this.store(lease, f.path, 0, { id: r.id, length: size, ...(r.sealed === undefined ? {} : { sealed: r.sealed }) });
+          const pending = size > 0 ? this.store(lease, f.path, 0, { id: r.id, length: size, ...(r.sealed === undefined ? {} : { sealed: r.sealed }) }) : undefined;
+          if (pending !== undefined) await pending;
         } catch (err) {
           if (this.batchErrors.has(err as object)) throw err;
           fail(members[k]!, f.path, errorCode(err), errorMessage(err));
@@ -242,7 +262,8 @@ export class BatchUploader {
           for (const c of seg.chunks) {
             bytes += c.length;
             content.push(c.id);
-            await this.store(lease, path, c.offset, c);
+            const pending = this.store(lease, path, c.offset, c);
+            if (pending !== undefined) await pending;
           }
           this.reader.noteRead(bytes, first);
           first = false;
