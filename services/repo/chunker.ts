@@ -265,6 +265,9 @@ export async function* chunkStream(
   while (win.size > 0) yield win.take(findCut(win.buf, win.pos, win.len, gear, params, true));
 }
 
+/** Errors reading a source file that a later retry may not meet: the system was busy, not the file at fault. */
+export const RETRYABLE_IO_CODES: ReadonlySet<string> = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EMFILE', 'ENFILE']);
+
 /** Bytes chunkFile() asks for per read by default. */
 export const DEFAULT_READ_BYTES = 1 << 20;
 
@@ -334,7 +337,7 @@ export function* chunkFile(
   const ioError = (op: string, cause: unknown): FerryError => {
     const code = (cause as { code?: unknown } | null)?.code;
     return new FerryError(ChunkerErrorCode.Io, `${op} ${path}: ${(cause as Error)?.message ?? String(cause)}`, {
-      retryable: code === 'EAGAIN' || code === 'EBUSY' || code === 'EINTR' || code === 'EMFILE' || code === 'ENFILE',
+      retryable: typeof code === 'string' && RETRYABLE_IO_CODES.has(code),
       details: { path, op, errno: typeof code === 'string' ? code : undefined },
       cause,
     });

@@ -25,7 +25,7 @@
 import { availableParallelism } from 'node:os';
 import { FerryError } from '../../protocol/errors.ts';
 import { Semaphore } from '../storage/semaphore.ts';
-import { ChunkerErrorCode, DEFAULT_READ_BYTES, gearTable, validateChunkerParams } from './chunker.ts';
+import { ChunkerErrorCode, DEFAULT_READ_BYTES, RETRYABLE_IO_CODES, gearTable, validateChunkerParams } from './chunker.ts';
 import type { RepoConfig } from './config.ts';
 import type { ContentScanner, FileChunk, FileSegment, ScanOptions, SealSpec, WholeFile } from './content.ts';
 import type { KnownBlobsHandle } from './known-blobs.ts';
@@ -38,16 +38,13 @@ export const NativeContentErrorCode = {
   Closed: 'content.closed',
 } as const;
 
-/** Errors a retry may cure, as chunker.ts classifies them. */
-const RETRYABLE = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EMFILE', 'ENFILE']);
-
 export class NativeContent implements Sealer, ContentScanner, BlobPlacer {
   readonly #addon: ContentAddon;
   readonly #ctx: object;
   readonly #running: Semaphore;
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Shared-memory views of the known-blobs filter, per handle the index gave out (a new handle when it grows). */
-  #knownViews = new WeakMap<KnownBlobsHandle, Uint32Array[]>();
+  readonly #knownViews = new WeakMap<KnownBlobsHandle, Uint32Array[]>();
   #closed = false;
 
   constructor(addon: ContentAddon, config: RepoConfig, idKey: Uint8Array, opts: { threads?: number } = {}) {
@@ -170,7 +167,7 @@ function readError(err: unknown, path: string): unknown {
   if (typeof e?.code !== 'string' || e.syscall === undefined) return err;
   const op = e.syscall === 'fstat' ? 'stat' : e.syscall;
   return new FerryError(ChunkerErrorCode.Io, `${op} ${path}: ${nodeStyleMessage(e, path)}`, {
-    retryable: RETRYABLE.has(e.code),
+    retryable: RETRYABLE_IO_CODES.has(e.code),
     details: { path, op, errno: e.code },
     cause: err,
   });
