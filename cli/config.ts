@@ -5,6 +5,7 @@
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './usage-error.ts';
+import { contentEngineKind, type ContentEngineKind } from '../services/repo/content-engine.ts';
 
 export interface CliConfig {
   /** Repository location (path or URL); undefined when not given. */
@@ -20,6 +21,8 @@ export interface CliConfig {
   readonly logLevel: string;
   readonly prettyLogs: boolean;
   readonly progress: boolean;
+  /** Who chunks, seals and places content (FERRY_CONTENT_ENGINE): the native addon, worker threads, or the first that works. */
+  readonly contentEngine: ContentEngineKind;
 }
 
 export interface GlobalFlags {
@@ -58,6 +61,12 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
   const json = flags.json ?? false;
   const level = env.FERRY_LOG_LEVEL ?? (flags.verbose ? 'debug' : flags.quiet ? 'error' : 'info');
   const prettyEnv = env.FERRY_LOG_FORMAT;
+  let contentEngine: ContentEngineKind;
+  try {
+    contentEngine = contentEngineKind(env.FERRY_CONTENT_ENGINE);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   return {
     repo: flags.repo ?? env.FERRY_REPO,
     password,
@@ -69,5 +78,6 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     logLevel: level,
     prettyLogs: prettyEnv === 'pretty' || (prettyEnv !== 'json' && process.stderr.isTTY === true),
     progress: !json && !flags.quiet && process.stderr.isTTY === true,
+    contentEngine,
   };
 }

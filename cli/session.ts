@@ -90,8 +90,8 @@ export class Session {
   /** Chunking, sealing and placing for this repository: the native addon, or worker threads (FERRY_CONTENT_ENGINE). */
   async contentEngine(): Promise<ContentEngine> {
     const repo = await this.repo();
-    const { contentEngineKind, openContentEngine } = await import('../services/repo/content-engine.ts');
-    this.workers ??= openContentEngine(repo.config, repo.keys.idKey, { kind: contentEngineKind(this.env.FERRY_CONTENT_ENGINE), log: this.log });
+    const { openContentEngine } = await import('../services/repo/content-engine.ts');
+    this.workers ??= openContentEngine(repo.config, repo.keys.idKey, { kind: this.cfg.contentEngine, log: this.log });
     return this.workers;
   }
 

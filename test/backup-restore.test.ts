@@ -200,6 +200,32 @@ describe('damage and bad input', () => {
       expect(existsSync(join(t.dir, 'state', 'nats'))).toBe(false);
       expect((await t.run(['restore', 'latest'])).code).toBe(2);
       expect((await t.run(['frobnicate'])).code).toBe(2);
+      const engine = await t.run(['snapshots'], { env: { FERRY_CONTENT_ENGINE: 'gpu' } });
+      expect(engine.code).toBe(2);
+      expect(engine.stderr).toMatch(/FERRY_CONTENT_ENGINE is "gpu"; use native, workers or auto/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('the two content engines', () => {
+  it('restore with one what the other backed up: the native addon and the worker threads write the same format', async () => {
+    const t = await makeCliEnv();
+    try {
+      const src = join(t.dir, 'src');
+      await buildTree(src);
+      await writeFile(join(src, 'large.bin'), Buffer.alloc(3 * 1024 * 1024, 'engines '));
+      expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
+      for (const [backup, restore] of [['workers', 'native'], ['native', 'workers']] as const) {
+        await writeFile(join(src, 'changed.txt'), `backed up by ${backup}`);
+        const r = await t.run(['backup', src], { env: { FERRY_CONTENT_ENGINE: backup } });
+        expect(r.code, r.stderr).toBe(0);
+        const out = join(t.dir, `restored-by-${restore}`);
+        const back = await t.run(['restore', `latest:${src}`, '--target', out], { env: { FERRY_CONTENT_ENGINE: restore } });
+        expect(back.code, back.stderr).toBe(0);
+        await exec('diff', ['-r', '--no-dereference', src, out]);
+      }
     } finally {
       await t.cleanup();
     }
