@@ -12,7 +12,7 @@ import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { CheckpointStore } from './runtime/checkpoints.ts';
 import { buildSelection } from '../services/repo/selection.ts';
-import { walkSource } from '../services/jobs/scan-walker.ts';
+import { walkSourceInArrays } from '../services/jobs/scan-walker.ts';
 import { batchEvents } from '../services/jobs/batcher.ts';
 import { checkRepo, checkpointKey, type ActorDeps } from './deps.ts';
 import { publishJobEvent } from './job-events.ts';
@@ -42,7 +42,7 @@ export function scannerHandler(deps: ActorDeps) {
     const parent = v.parentSnapshot
       ? await repo.loadSnapshotById(v.parentSnapshot)
       : (await repo.parentFor(v.source, v.paths))?.snapshot;
-    const walk = walkSource({
+    const walk = walkSourceInArrays({
       repo,
       selection: buildSelection(v.paths),
       parentTree: parent?.tree,

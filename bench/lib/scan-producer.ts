@@ -24,16 +24,18 @@ const idPool: Uint8Array[] = (() => {
 })();
 
 /**
- * The scan's event stream as the walker yields it: `f` events in name order
- * with their positions, FILES_PER_DIR per directory. A fraction `uploadRatio`
+ * The scan's event stream as the walker yields it (walkSourceInArrays): `f`
+ * events in name order with their positions, in one array per directory of
+ * FILES_PER_DIR. A fraction `uploadRatio`
  * are new or changed files (absolute `path`, no content); the others are
  * unchanged files carrying one content ID and the hash from the parent
  * snapshot. Names are 15 bytes ("000123-photo.jpg"), sizes log-uniform from
  * 1 B to 1.2 MB (mean ~86 KB, so most batches close at maxFiles), times in
  * ns, inode, device.
  */
-export async function* scanItems(files: number, uploadRatio: number, seed: number): AsyncGenerator<WalkItem> {
+export async function* scanItems(files: number, uploadRatio: number, seed: number): AsyncGenerator<readonly WalkItem[]> {
   const r = seededRandom(seed);
+  let dirItems: WalkItem[] = [];
   for (let i = 0; i < files; i++) {
     const dir = `dir${String(Math.floor(i / FILES_PER_DIR)).padStart(5, '0')}`;
     const k = i % FILES_PER_DIR;
@@ -58,7 +60,12 @@ export async function* scanItems(files: number, uploadRatio: number, seed: numbe
       ...(upload ? {} : { content: [idPool[i & 4095]!], hash: BigInt.asIntN(64, BigInt(Math.floor(r() * 2 ** 52)) * 4099n) }),
     };
     const event: ScanEvent = upload ? { t: 'f', node, path: `/srv/data/projects/${dir}/${name}` } : { t: 'f', node };
-    yield { event, pos: [dir, name] };
+    dirItems.push({ event, pos: [dir, name] });
+    // One array per directory, as the walker yields them (walkSourceInArrays).
+    if (k === FILES_PER_DIR - 1 || i === files - 1) {
+      yield dirItems;
+      dirItems = [];
+    }
   }
 }
 

@@ -37,7 +37,8 @@ export interface Batch {
 /** Rough encoded size of an event, to close batches before they grow past the limit. */
 const estimate = (e: ScanEvent): number => (e.t === 'f' ? 160 + (e.node.content?.length ?? 0) * 34 + (e.path?.length ?? 0) : 120);
 
-export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { firstSeq: number; startPos: Position; limits?: BatchLimits }): AsyncGenerator<Batch> {
+/** Cuts the walk's items (in the arrays walkSourceInArrays yields) into batches. */
+export async function* batchEvents(walk: AsyncIterable<readonly WalkItem[]>, opts: { firstSeq: number; startPos: Position; limits?: BatchLimits }): AsyncGenerator<Batch> {
   const limits = opts.limits ?? DEFAULT_BATCH_LIMITS;
   let seq = opts.firstSeq;
   let startPos = opts.startPos;
@@ -56,7 +57,7 @@ export async function* batchEvents(items: AsyncIterable<WalkItem>, opts: { first
     files = bytes = upload = uploadFiles = size = errors = 0;
     return b;
   };
-  for await (const { event, pos } of items) {
+  for await (const items of walk) for (const { event, pos } of items) {
     events.push(event);
     lastPos = pos;
     size += estimate(event);

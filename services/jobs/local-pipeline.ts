@@ -10,7 +10,7 @@ import type { Sealer } from '../repo/sealer.ts';
 import type { ContentScanner } from '../repo/content.ts';
 import { buildSelection, type Selection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
-import { walkSource } from './scan-walker.ts';
+import { walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents, type BatchLimits } from './batcher.ts';
 import { decodeEvents } from './scan-events.ts';
 import { BatchUploader } from './upload-batch.ts';
@@ -32,7 +32,7 @@ export async function backupLocally(repo: Repository, workers: Sealer & ContentS
   const writer = new RepoWriter(repo, workers);
   const uploader = new BatchUploader(repo, writer, workers);
   const assembler = new TreeAssembler(repo, writer);
-  const walk = walkSource({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
+  const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
   for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
     const { events } = await uploader.process(decodeEvents(batch.events, `batch ${batch.seq}`));
     for (const e of events) await assembler.push(e);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { MemoryStorage } from '../storage/memory.ts';
 import { Repository } from '../repo/repository.ts';
 import { buildSelection } from '../repo/selection.ts';
-import { walkSource } from './scan-walker.ts';
+import { walkSource, walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents } from './batcher.ts';
 import { comparePositions, decodeEvents, encodeEvents, EXIT, type ScanEvent } from './scan-events.ts';
 import { TreeAssembler } from './tree-assembler.ts';
@@ -44,13 +44,13 @@ describe('scan batches and resume', () => {
   it('gives the same event stream when resumed after any batch', async () => {
     const limits = { maxFiles: 5, maxEncodedBytes: 1 << 20, maxUploadBytes: 1 << 30 };
     const batches = [];
-    for await (const b of batchEvents(walkSource({ repo, selection: buildSelection([dir]) }), { firstSeq: 0, startPos: [], limits })) batches.push(b);
+    for await (const b of batchEvents(walkSourceInArrays({ repo, selection: buildSelection([dir]) }), { firstSeq: 0, startPos: [], limits })) batches.push(b);
     expect(batches.length).toBeGreaterThan(5);
     const all = batches.flatMap((b) => decodeEvents(b.events, 'b').map(summary));
     for (let k = 0; k < batches.length - 1; k++) {
       const head = batches.slice(0, k + 1).flatMap((b) => decodeEvents(b.events, 'b').map(summary));
       const rest = [];
-      const resumed = batchEvents(walkSource({ repo, selection: buildSelection([dir]), after: batches[k]!.endPos }), { firstSeq: k + 1, startPos: batches[k]!.endPos, limits });
+      const resumed = batchEvents(walkSourceInArrays({ repo, selection: buildSelection([dir]), after: batches[k]!.endPos }), { firstSeq: k + 1, startPos: batches[k]!.endPos, limits });
       for await (const b of resumed) {
         expect(b.startPos).toEqual(k + 1 === b.seq ? batches[k]!.endPos : b.startPos);
         rest.push(...decodeEvents(b.events, 'b').map(summary));

@@ -17,7 +17,7 @@ import { decodeTree, NodeType } from '../repo/tree.ts';
 import { buildSelection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
 import { backupLocally } from './local-pipeline.ts';
-import { walkSource } from './scan-walker.ts';
+import { walkSource, walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents } from './batcher.ts';
 import { decodeEvents, encodeEvents, type ScanEvent } from './scan-events.ts';
 
@@ -156,7 +156,7 @@ describe('unchanged subtrees', () => {
     appendFileSync(join(dir, 'a1', 'b0', 'f0'), 'x\n');
     await settle();
     const limits = { maxFiles: 2, maxEncodedBytes: 250, maxUploadBytes: 1 << 30 }; // unchanged entries count only by size
-    const walk = (after?: readonly string[]) => walkSource({ repo, selection: buildSelection([dir]), parentTree: base.snapshot.tree, after });
+    const walk = (after?: readonly string[]) => walkSourceInArrays({ repo, selection: buildSelection([dir]), parentTree: base.snapshot.tree, after });
     const batches = [];
     for await (const b of batchEvents(walk(), { firstSeq: 0, startPos: [], limits })) batches.push(b);
     expect(batches.length).toBeGreaterThan(3);
