@@ -1,5 +1,6 @@
 #include "blob_seal.h"
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,22 +96,23 @@ const char *blob_seal(slot *s, const uint8_t key[32], const uint8_t id[32], uint
   return NULL;
 }
 
-static int fail(open_failure *why, const char *code, const char *message) {
+int open_failed(open_failure *why, const char *code, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
   why->code = code;
-  snprintf(why->message, sizeof why->message, "%s", message);
+  vsnprintf(why->message, sizeof why->message, format, args);
+  va_end(args);
   return -1;
 }
 
 int blob_open(slot *s, const uint8_t key[32], const uint8_t id[32], uint8_t type, const uint8_t *sealed, size_t n, size_t raw_len, const uint8_t **plain, open_failure *why) {
   if (n < NONCE_BYTES + TAG_BYTES) {
-    why->code = "crypto.auth";
-    snprintf(why->message, sizeof why->message, "blob is too short to be sealed data (%zu bytes)", n);
-    return -1;
+    return open_failed(why, "crypto.auth", "blob is too short to be sealed data (%zu bytes)", n);
   }
   size_t body = n - NONCE_BYTES - TAG_BYTES;
   EVP_CIPHER_CTX *c = cipher_ctx(&s->dec, 0);
-  if (c == NULL) return fail(why, "native.failed", "AES-256-GCM is not available from Node's OpenSSL");
-  if (slot_reserve(&s->zbuf, &s->zbuf_cap, body + 1) != 0) return fail(why, "native.failed", "out of memory");
+  if (c == NULL) return open_failed(why, "native.failed", "AES-256-GCM is not available from Node's OpenSSL");
+  if (slot_reserve(&s->zbuf, &s->zbuf_cap, body + 1) != 0) return open_failed(why, "native.failed", "out of memory");
   uint8_t aad[33];
   aad_for(id, type, aad);
   int len = 0, fin = 0;
@@ -118,9 +120,9 @@ int blob_open(slot *s, const uint8_t key[32], const uint8_t id[32], uint8_t type
       EVP_DecryptUpdate(c, s->zbuf, &len, sealed + NONCE_BYTES, (int)body) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, (void *)(sealed + n - TAG_BYTES)) != 1 ||
       EVP_DecryptFinal_ex(c, s->zbuf + len, &fin) != 1) {
-    return fail(why, "crypto.auth", "blob failed authentication: it was altered, corrupted, or sealed with another key");
+    return open_failed(why, "crypto.auth", "blob failed authentication: it was altered, corrupted, or sealed with another key");
   }
-  if (body == 0) return fail(why, "repo.corrupt", "blob uses unknown compression (it is empty)");
+  if (body == 0) return open_failed(why, "repo.corrupt", "blob uses unknown compression (it is empty)");
   uint8_t codec = s->zbuf[0];
   const uint8_t *frame = s->zbuf + 1;
   size_t frame_len = body - 1, got;
@@ -129,26 +131,20 @@ int blob_open(slot *s, const uint8_t key[32], const uint8_t id[32], uint8_t type
     got = frame_len;
   } else if (codec == ZSTD_CODEC) {
     unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_len);
-    if (declared == ZSTD_CONTENTSIZE_ERROR) return fail(why, "repo.corrupt", "blob failed to decompress");
+    if (declared == ZSTD_CONTENTSIZE_ERROR) return open_failed(why, "repo.corrupt", "blob failed to decompress");
     if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != raw_len) {
-      why->code = "repo.corrupt";
-      snprintf(why->message, sizeof why->message, "a blob holds %llu bytes where the index says %zu", declared, raw_len);
-      return -1;
+      return open_failed(why, "repo.corrupt", "a blob holds %llu bytes where the index says %zu", declared, raw_len);
     }
-    if (slot_reserve(&s->plain, &s->plain_cap, raw_len + 1) != 0) return fail(why, "native.failed", "out of memory");
-    if (s->dctx == NULL && (s->dctx = ZSTD_createDCtx()) == NULL) return fail(why, "native.failed", "out of memory");
+    if (slot_reserve(&s->plain, &s->plain_cap, raw_len + 1) != 0) return open_failed(why, "native.failed", "out of memory");
+    if (s->dctx == NULL && (s->dctx = ZSTD_createDCtx()) == NULL) return open_failed(why, "native.failed", "out of memory");
     got = ZSTD_decompressDCtx(s->dctx, s->plain, raw_len, frame, frame_len);
-    if (ZSTD_isError(got)) return fail(why, "repo.corrupt", "blob failed to decompress");
+    if (ZSTD_isError(got)) return open_failed(why, "repo.corrupt", "blob failed to decompress");
     *plain = s->plain;
   } else {
-    why->code = "repo.corrupt";
-    snprintf(why->message, sizeof why->message, "blob uses unknown compression %u", codec);
-    return -1;
+    return open_failed(why, "repo.corrupt", "blob uses unknown compression %u", codec);
   }
   if (got != raw_len) {
-    why->code = "repo.corrupt";
-    snprintf(why->message, sizeof why->message, "a blob holds %zu bytes where the index says %zu", got, raw_len);
-    return -1;
+    return open_failed(why, "repo.corrupt", "a blob holds %zu bytes where the index says %zu", got, raw_len);
   }
   return 0;
 }

@@ -21,6 +21,9 @@ typedef struct {
   char message[160];
 } open_failure;
 
+/* Fills `why` (printf-style message) and returns -1. */
+int open_failed(open_failure *why, const char *code, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
 /*
  * Opens a sealed blob whose plaintext the index says is `raw_len` bytes.
  * On success *plain points into the slot's buffers (valid until its next

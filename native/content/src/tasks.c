@@ -96,17 +96,27 @@ int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, u
   return result;
 }
 
-void task_read_whole(const content_ctx *c, slot *s, const char *path, const uint8_t key[32], int level, const known_filter *known, whole_out *out) {
-  memset(out, 0, sizeof *out);
-  int fd = open_source(path, &out->io);
-  if (fd < 0) return;
-  int64_t size = file_size(fd, &out->io);
+/*
+ * Reads `length` bytes of `path` from `offset` (fewer at the end of the
+ * file; a negative length: the size fstat reports, as readFileSync does)
+ * into the slot's window. The bytes read, or -1 with `io` or `*failure` set.
+ */
+static int64_t read_into_window(slot *s, const char *path, uint64_t offset, int64_t length, io_failure *io, const char **failure) {
+  int fd = open_source(path, io);
+  if (fd < 0) return -1;
   int64_t got = -1;
-  if (size >= 0) {
-    if (slot_reserve(&s->window, &s->window_cap, (size_t)size + 1) != 0) out->failure = "out of memory";
-    else got = read_fully(fd, s->window, (size_t)size, 0, &out->io);
+  if (length < 0) length = file_size(fd, io);
+  if (length >= 0) {
+    if (slot_reserve(&s->window, &s->window_cap, (size_t)length + 1) != 0) *failure = "out of memory";
+    else got = read_fully(fd, s->window, (size_t)length, offset, io);
   }
   close(fd);
+  return got;
+}
+
+void task_read_whole(const content_ctx *c, slot *s, const char *path, const uint8_t key[32], int level, const known_filter *known, whole_out *out) {
+  memset(out, 0, sizeof *out);
+  int64_t got = read_into_window(s, path, 0, -1, &out->io, &out->failure);
   if (got < 0) return;
   out->size = (uint64_t)got;
   blob_id(&c->id_key, s->window, (size_t)got, out->id);
@@ -123,14 +133,7 @@ void task_read_whole(const content_ctx *c, slot *s, const char *path, const uint
 
 int task_read_range(const content_ctx *c, slot *s, const char *path, uint64_t offset, size_t length, const uint8_t key[32], int level,
                     uint8_t id[32], size_t *got, uint8_t **sealed, size_t *sealed_len, task_error *err) {
-  if (slot_reserve(&s->window, &s->window_cap, length + 1) != 0) {
-    err->failure = "out of memory";
-    return -1;
-  }
-  int fd = open_source(path, &err->io);
-  if (fd < 0) return -1;
-  int64_t n = read_fully(fd, s->window, length, offset, &err->io);
-  close(fd);
+  int64_t n = read_into_window(s, path, offset, (int64_t)length, &err->io, &err->failure);
   if (n < 0) return -1;
   *got = (size_t)n;
   blob_id(&c->id_key, s->window, (size_t)n, id);
@@ -140,9 +143,7 @@ int task_read_range(const content_ctx *c, slot *s, const char *path, uint64_t of
 
 int task_place(slot *s, const uint8_t key[32], const uint8_t *sealed, size_t sealed_len, const place_blob *b, open_failure *why, io_failure *io) {
   if (b->at > sealed_len || b->length > sealed_len - b->at) {
-    why->code = "repo.corrupt";
-    strcpy(why->message, "a blob lies outside the pack range read for it");
-    return -1;
+    return open_failed(why, "repo.corrupt", "a blob lies outside the pack range read for it");
   }
   const uint8_t *plain;
   if (blob_open(s, key, b->id, b->type, sealed + b->at, b->length, b->raw_length, &plain, why) != 0) return -1;
