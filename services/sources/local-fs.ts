@@ -13,19 +13,22 @@ import { compareNames, NodeType, type TreeNode } from '../repo/tree.ts';
 import { loadContentAddon } from '../repo/content-addon.ts';
 import { childPath } from '../repo/safe-name.ts';
 
-export function nodeTypeOf(st: BigIntStats): NodeType {
-  if (st.isFile()) return NodeType.File;
-  if (st.isDirectory()) return NodeType.Dir;
-  if (st.isSymbolicLink()) return NodeType.Symlink;
-  if (st.isFIFO()) return NodeType.Fifo;
-  if (st.isSocket()) return NodeType.Socket;
-  if (st.isCharacterDevice()) return NodeType.CharDevice;
-  return NodeType.BlockDevice;
+/** The node type from the type bits of st_mode (anything else counts as a block device). */
+function nodeTypeOfMode(mode: number): NodeType {
+  switch (mode & 0o170000) {
+    case 0o100000: return NodeType.File;
+    case 0o040000: return NodeType.Dir;
+    case 0o120000: return NodeType.Symlink;
+    case 0o010000: return NodeType.Fifo;
+    case 0o140000: return NodeType.Socket;
+    case 0o020000: return NodeType.CharDevice;
+    default: return NodeType.BlockDevice;
+  }
 }
 
 /** Metadata part of a tree node; content, hash and subtree are filled in by the caller. */
 export function nodeFromStat(name: string, st: BigIntStats, linkTarget?: string): TreeNode {
-  const type = nodeTypeOf(st);
+  const type = nodeTypeOfMode(Number(st.mode));
   const birth = st.birthtimeNs > 0n ? st.birthtimeNs : undefined;
   return {
     name,
@@ -61,19 +64,6 @@ export function statEntry(path: string, name: string): TreeNode {
 /** Most names statEntries() passes to the addon at once; its output arrays are reused. */
 const BATCH = 256;
 const batchOut = { nums: new Float64Array(5 * BATCH), bigs: new BigInt64Array(7 * BATCH), errs: new Int32Array(BATCH) };
-
-/** Type bits of st_mode, as nodeTypeOf() reads them from Stats. */
-function nodeTypeOfMode(mode: number): NodeType {
-  switch (mode & 0o170000) {
-    case 0o100000: return NodeType.File;
-    case 0o040000: return NodeType.Dir;
-    case 0o120000: return NodeType.Symlink;
-    case 0o010000: return NodeType.Fifo;
-    case 0o140000: return NodeType.Socket;
-    case 0o020000: return NodeType.CharDevice;
-    default: return NodeType.BlockDevice;
-  }
-}
 
 /**
  * statEntry() for many entries of one directory: the same nodes, or for an
