@@ -17,9 +17,8 @@
  * than the cores (at most 9, and one fewer than libuv's pool): a finished
  * task's slot is refilled only once the main thread gets to its
  * completion, and with exactly one task per core the pool stood idle that
- * long, 1.64 tasks in flight on average over
- * a first backup on 2 cores; with 3, 2.1-2.2, and the backup 3% faster
- * (3 interleaved pairs). bin/ferry gives libuv's pool two threads more
+ * long: 1.64 tasks in flight on average over a first backup on 2 cores;
+ * with 3, 2.1-2.2, and the backup 3% faster (3 interleaved pairs). bin/ferry gives libuv's pool two threads more
  * than the cores, so file I/O and key derivation still find one free.
  */
 import { availableParallelism } from 'node:os';
