@@ -34,6 +34,7 @@ import { FULL, type Selection } from '../repo/selection.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
 import { childPath } from '../repo/safe-name.ts';
 import { KeptRuns } from './kept-runs.ts';
+import { ItemHandoff } from './item-handoff.ts';
 import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts, type WalkItem } from './scan-events.ts';
 
 export interface WalkOptions {
@@ -67,15 +68,19 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
 }
 
 /**
- * The walk's items in arrays, as the directories produce them: a consumer
- * that takes arrays (batchEvents) saves an async generator hop per item, a
- * promise and an iterator result each (12 MiB of a backup after mutate's
- * allocations on the main thread, sampled).
+ * The walk's items in arrays of a few hundred: a consumer that takes arrays
+ * (batchEvents) saves an async generator hop per item. The directories are
+ * visited by a recursion of async functions that append their items to one
+ * ItemHandoff, which hands them to the consumer every STAT_BATCH entries:
+ * a recursion of async generators, re-yielding each directory's arrays
+ * through every level above it, made most of the walk's allocations (about
+ * 1.5 KB per array and level).
  */
 export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<readonly WalkItem[]> {
   const after = opts.after;
   const isNew = (pos: Position) => after === undefined || comparePositions(pos, after) > 0;
   const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.has(id));
+  const sink = new ItemHandoff<WalkItem>();
 
   /** A parent tree blob, read (and decrypted) ahead of the walk; undefined when it is absent or unreadable. */
   async function parentBlob(tree: Uint8Array | undefined): Promise<Uint8Array | undefined> {
@@ -111,15 +116,21 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
     old.inode === node.inode && old.content !== undefined && indexed(old);
 
   /**
-   * Yields the events of one directory's subtree, in arrays (one generator
-   * hop per array rather than per event at every level of depth), or, when
-   * the whole subtree is unchanged, yields nothing and returns what it holds
-   * (the caller emits one "u" event). Returns null when it yielded its events.
+   * Appends the events of one directory's subtree to the sink or, when the
+   * whole subtree is unchanged, appends nothing and returns what it holds
+   * (the caller emits one "u" event). Returns null when it emitted its events.
+   *
+   * `ready` is called once, before this directory's first item goes out: the
+   * ancestors then emit what they held back (a held directory's entry and
+   * its kept entries so far), since those come first in the walk's order.
+   * The ancestors are suspended in this call meanwhile, so what they hold
+   * cannot change before it returns.
    */
-  async function* visit(
-    abs: string, parts: string[], listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, prevTree: Uint8Array | undefined,
-  ): AsyncGenerator<WalkItem[], SubtreeCounts | null> {
-    if (!isNew([...parts, EXIT])) return null; // whole subtree already published
+  async function visit(
+    abs: string, parts: Position, listedMeta: TreeNode, sel: Selection, parentTree: Promise<Map<string, TreeNode>>, prevTree: Uint8Array | undefined,
+    ready: () => void,
+  ): Promise<SubtreeCounts | null> {
+    if (!isNew(parts.concat(EXIT))) return null; // whole subtree already published
     const prev = await parentTree;
     let names: string[];
     const errors: ScanEvent[] = [];
@@ -138,33 +149,33 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
       names = [...sel.children.keys()].sort(compareNames);
     }
     // Only a fully listed directory that was in the parent snapshot, and not resumed inside, can be unchanged.
-    // While `holding`, names[0..k) are all unchanged and nothing of this directory has been yielded.
+    // While `holding`, names[0..k) are all unchanged and nothing of this directory has gone out.
     // The root always goes out in full: the finalizer needs its exit to finish the snapshot.
     let holding = parts.length > 0 && sel.full && errors.length === 0 && names.length === prev.size && prevTree !== undefined && isNew(parts) && opts.repo.index.has(prevTree);
     const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
     const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
     const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding
-    /** Events not yielded yet, in order. */
-    let out: WalkItem[] = [];
     const kept = new KeptRuns(prevTree, prev);
-    function* drain(): Generator<WalkItem[]> {
-      kept.flushTo(out);
-      if (out.length === 0) return;
-      const ready = out;
-      out = [];
-      yield ready;
-    }
+    let announced = false;
+    /** The sink, once the ancestors have emitted what they held back. */
+    const out = (): WalkItem[] => {
+      if (!announced) {
+        announced = true;
+        ready();
+      }
+      return sink.items;
+    };
     /** Records that entry `name` is the parent's node, unchanged (with `sub` below it, for a directory). */
     function keep(name: string, node: TreeNode, sub: SubtreeCounts | undefined): void {
-      const pos = node.type === NodeType.Dir ? [...parts, name, EXIT] : [...parts, name];
+      const pos = node.type === NodeType.Dir ? parts.concat(name, EXIT) : parts.concat(name);
       if (!isNew(pos)) return;
       const spill = kept.add(name, node, sub, pos);
-      if (spill) out.push(spill);
+      if (spill) out().push(spill);
     }
     // Held entries are all unchanged: they go out as kept runs of the parent's nodes.
     function release(k: number): void {
       holding = false;
-      out.push(enter);
+      out().push(enter);
       for (let x = 0; x < k; x++) {
         const name = names[x]!;
         const node = prev.get(name)!;
@@ -172,42 +183,41 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
       }
       inner.clear();
     }
-    if (!holding && isNew(parts)) out.push(enter);
-    for (const e of errors) if (isNew(parts)) out.push({ event: e, pos: parts });
+    /** What must go out before anything of the subdirectory at `k`. */
+    const beforeChild = (k: number): void => {
+      if (holding) release(k); // the child changed, so this directory did too
+      kept.flushTo(out());
+    };
+    if (!holding && isNew(parts)) out().push(enter);
+    for (const e of errors) if (isNew(parts)) out().push({ event: e, pos: parts });
     const prefetch = new TreePrefetch(prev, parentBlob, parentNodes);
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = names.slice(i, i + STAT_BATCH);
-      yield* drain();
       if (statted >= STAT_BATCH) {
         statted = 0;
+        await sink.handOff();
         await tick();
       }
       statted += batch.length;
-      const metas = statEntries(abs, batch).map((m, j): TreeNode | ScanEvent | null => {
-        if (!('error' in m)) return m;
-        const err = m.error;
-        // An entry the selection names that no longer exists is simply gone.
-        return !sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : { t: 'x', path: childPath(abs, batch[j]!), code: errorCode(err), message: errorMessage(err) };
-      });
-      for (const [j, m] of metas.entries()) {
-        if (m === null) continue;
+      const metas = statEntries(abs, batch);
+      for (let j = 0; j < metas.length; j++) {
+        const m = metas[j]!;
         const k = i + j;
         const name = batch[j]!;
         let event: ScanEvent;
-        if ('t' in m) {
-          event = m;
+        if ('error' in m) {
+          const err = m.error;
+          // An entry the selection names that no longer exists is simply gone.
+          if (!sel.full && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          event = { t: 'x', path: childPath(abs, name), code: errorCode(err), message: errorMessage(err) };
         } else {
           const prior = prev.get(name);
           if (m.type === NodeType.Dir) {
-            const pos = [...parts, name];
-            const child = visit(childPath(abs, name), pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name), prior?.type === NodeType.Dir ? prior.subtree : undefined);
-            let step = await child.next();
-            for (; !step.done; step = await child.next()) {
-              if (holding) release(k); // the child changed, so this directory did too
-              yield* drain();
-              yield step.value;
-            }
-            const sub = step.value;
+            const pos = parts.concat(name);
+            const sub = await visit(
+              childPath(abs, name), pos, m, sel.full ? FULL : (sel.children.get(name) ?? FULL), prefetch.take(name),
+              prior?.type === NodeType.Dir ? prior.subtree : undefined, () => beforeChild(k),
+            );
             if (sub === null) {
               if (holding) release(k);
               continue;
@@ -238,22 +248,22 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
           }
         }
         if (holding) release(k);
-        const pos = event.t === 'u' ? [...parts, name, EXIT] : [...parts, name];
+        const pos = event.t === 'u' ? parts.concat(name, EXIT) : parts.concat(name);
         if (isNew(pos)) {
-          kept.flushTo(out);
-          out.push({ event, pos });
+          kept.flushTo(out());
+          out().push({ event, pos });
         }
       }
     }
     if (holding) return counts;
-    kept.flushTo(out);
-    out.push({ event: { t: 'e' }, pos: [...parts, EXIT] });
-    yield* drain();
+    kept.flushTo(out());
+    out().push({ event: { t: 'e' }, pos: parts.concat(EXIT) });
     return null;
   }
 
-  const root = visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), opts.parentTree);
-  for (let step = await root.next(); !step.done; step = await root.next()) yield step.value;
+  yield* sink.run(async () => {
+    await visit('/', [], statEntry('/', ''), opts.selection, parentNodes(parentBlob(opts.parentTree), opts.parentTree), opts.parentTree, () => {});
+  });
 }
 
 /** A listed directory's metadata read again after listing it; the listing's own when it is no longer the same directory. */
