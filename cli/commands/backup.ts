@@ -32,7 +32,7 @@ export const backupCommand: Command = {
     }
     const { record } = await runJobFromCli(s, 'backup', async (repo) => {
       const parent = await repo.parentFor(s.cfg.source, paths);
-      if (!parent) collectSoonerForBulkWork(); // a first backup reads and stores everything
+      collectSoonerForBulkWork();
       return {
         paths,
         ...(select ? { select: select.select } : {}),
