@@ -82,6 +82,52 @@ describe('RepoWriter leases', () => {
     expect((await checkRepository(again, { readData: true })).problems).toEqual([]);
   });
 
+  it('flush waits for the packs it closed, not for leases taken on a newer pack after it started', async () => {
+    const { storage, repo, writer } = await fresh();
+    const first = await writer.lease(1000);
+    const { id } = add(writer, repo, first, randomBytes(1000));
+    writer.release(first);
+    const flush = writer.flush();
+    const later = await writer.lease(1000); // another lane's lease, on the pack opened after the flush began
+    add(writer, repo, later, randomBytes(1000));
+    const outcome = await Promise.race([flush.then(() => 'flushed'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+    expect(outcome).toBe('flushed');
+    const again = await Repository.open(storage, PW);
+    await again.loadIndex();
+    expect(again.index.has(id)).toBe(true);
+    writer.release(later);
+    await writer.flush();
+    expect(writer.stats.packs).toBe(2);
+  });
+
+  it('flush waits for an index file that another flush is still writing with its packs in it', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    let indexSaves = 0;
+    class GatedStorage extends MemoryStorage {
+      override async save(name: string, data: Uint8Array): Promise<void> {
+        if (name.startsWith(Prefix.index) && indexSaves++ === 0) await gate;
+        return super.save(name, data);
+      }
+    }
+    const repo = await Repository.init(new GatedStorage(), PW, { kdfMemoryMiB: 1, packSize: PACK });
+    const writer = new RepoWriter(repo, new InlineSealer());
+    const lease = await writer.lease(1000);
+    add(writer, repo, lease, randomBytes(1000));
+    writer.release(lease);
+    let firstDone = false;
+    let secondDone = false;
+    const first = writer.flush().then(() => (firstDone = true));
+    while (indexSaves === 0) await new Promise((r) => setTimeout(r, 1));
+    // The pack is saved and its index file is being written: a second flush has no pack of its own to wait for.
+    const second = writer.flush().then(() => (secondDone = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect([firstDone, secondDone]).toEqual([false, false]);
+    open();
+    await Promise.all([first, second]);
+    expect(indexSaves).toBe(1);
+  });
+
   it('moves to a new pack once one is full, even when the leases expected less', async () => {
     const { repo, writer } = await fresh();
     // Leases that add nothing teach the writer to expect little of the next ones.

@@ -91,6 +91,8 @@ interface OpenPack {
   /** Bytes sealed into this pack and not yet saved (released from back-pressure on save). */
   held: number;
   closed: boolean;
+  /** Saved (committed and listed for the next index file), or given up. */
+  done: boolean;
 }
 
 export class RepoWriter {
@@ -101,11 +103,12 @@ export class RepoWriter {
   private readonly added = new Set<string>();
   private readonly current = new Map<PackKind, OpenPack>();
   private readonly batch = new Map<PackKind, { pack: OpenPack; items: SealItem[]; bytes: number }>();
-  private readonly saves = new Set<Promise<void>>();
+  /** Packs closed and not done yet: what a flush() waits for. */
+  private readonly unsaved = new Set<OpenPack>();
   private readonly unindexed: PackEntry[] = [];
+  /** Index files are written one after another, so a flush can wait for one another flush started. */
+  private indexWrites: Promise<void> = Promise.resolve();
   private pendingBytes = 0;
-  private inFlightBatches = 0;
-  private leasesOut = 0;
   /** Plaintext bytes reserved by returned leases, and the sealed bytes they added: how much a lease is expected to add. */
   private leasedReserved = 0;
   private leasedAdded = 0;
@@ -180,7 +183,6 @@ export class RepoWriter {
     const ratio = this.leasedReserved === 0 ? 1 : Math.max(0.05, this.leasedAdded / this.leasedReserved);
     const expected = Math.ceil(reserve * ratio);
     const lease = new Lease(this, { key: pack.builder.key, level: this.repo.config.zstdLevel }, pack, reserve, expected);
-    this.leasesOut++;
     pack.inFlight++;
     pack.assigned += expected;
     this.pendingBytes += expected;
@@ -216,7 +218,6 @@ export class RepoWriter {
     const l = this.own(lease);
     if (l.released) return;
     l.released = true;
-    this.leasesOut--;
     this.leasedReserved += l.reserved;
     this.leasedAdded += l.appended;
     const p = l.pack;
@@ -233,13 +234,22 @@ export class RepoWriter {
     return lease;
   }
 
-  /** Seals and saves everything queued, waits for the leases out, then writes an index file. */
+  /**
+   * Makes every blob added so far durable and indexed: closes the open
+   * packs, waits for each pack closed by then to be saved (for a pack that
+   * other callers still hold leases on, until they release them), then
+   * writes an index file. Packs opened after the call are not waited for:
+   * the uploader's two lanes share this writer, and a lane that waited for
+   * the other lane's newer leases (as flush once did) left the pool idle
+   * while both lanes waited.
+   */
   async flush(): Promise<void> {
     for (const kind of [PackKind.Data, PackKind.Tree]) {
       this.dispatch(kind);
       if (this.current.has(kind)) this.rotate(kind);
     }
-    while (this.saves.size > 0 || this.inFlightBatches > 0 || this.leasesOut > 0) await this.changed();
+    const closed = [...this.unsaved];
+    while (closed.some((p) => !p.done) && !this.failure) await this.changed();
     this.throwIfFailed();
     await this.writeIndex();
   }
@@ -260,7 +270,7 @@ export class RepoWriter {
       const { epk, key } = newPackKey(kind, this.repo.keys);
       const out = this.repo.storage.writer();
       out.catch(() => {}); // raised by the builder's finish()
-      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys), out), out, inFlight: 0, assigned: 0, held: 0, closed: false };
+      p = { builder: new PackBuilder(kind, epk, key, trailerKeyFor(epk, this.repo.keys), out), out, inFlight: 0, assigned: 0, held: 0, closed: false, done: false };
       this.current.set(kind, p);
     }
     return p;
@@ -272,6 +282,7 @@ export class RepoWriter {
     if (!p) return;
     this.current.delete(kind);
     p.closed = true;
+    this.unsaved.add(p);
     this.maybeSave(p);
   }
 
@@ -281,7 +292,6 @@ export class RepoWriter {
     this.batch.delete(kind);
     const { pack, items, bytes } = b;
     pack.inFlight++;
-    this.inFlightBatches++;
     const raw = items.map((i) => ({ id: i.id, type: i.type, rawLength: i.data.length }));
     this.sealer
       .seal(pack.builder.key, this.repo.config.zstdLevel, items)
@@ -294,7 +304,6 @@ export class RepoWriter {
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         pack.inFlight--;
-        this.inFlightBatches--;
         this.holdSealed(bytes, pack);
         this.wake();
       });
@@ -310,16 +319,18 @@ export class RepoWriter {
     if (!p.closed || p.inFlight > 0) return;
     if (this.failure) {
       discard(p);
+      this.settled(p);
       return;
     }
     const held = p.held;
     p.held = 0;
     if (p.builder.blobCount === 0) {
       discard(p);
+      this.settled(p);
       this.unblock(held);
       return;
     }
-    const save = p.builder
+    void p.builder
       .finish()
       .then(async ({ id, size, entry }) => {
         await (await p.out).commit(packName(entry.kind, id));
@@ -333,10 +344,14 @@ export class RepoWriter {
         this.fail(e);
       })
       .finally(() => {
-        this.saves.delete(save);
+        this.settled(p);
         this.unblock(held);
       });
-    this.saves.add(save);
+  }
+
+  private settled(p: OpenPack): void {
+    p.done = true;
+    this.unsaved.delete(p);
   }
 
   private unblock(bytes: number): void {
@@ -344,9 +359,13 @@ export class RepoWriter {
     this.wake();
   }
 
-  private async writeIndex(): Promise<void> {
-    if (this.unindexed.length === 0) return;
-    await this.repo.saveIndex(this.unindexed.splice(0));
+  /** Writes an index file of the saved packs not in one yet, after any index file being written. */
+  private writeIndex(): Promise<void> {
+    const write = this.indexWrites.then(async () => {
+      if (this.unindexed.length > 0) await this.repo.saveIndex(this.unindexed.splice(0));
+    });
+    this.indexWrites = write.catch(() => {}); // the failure reaches this write's caller; later writes go on
+    return write;
   }
 
   /** Records the first failure; the packs still open are given up, so their partial objects go too. */
@@ -355,6 +374,7 @@ export class RepoWriter {
     for (const p of this.current.values()) {
       p.closed = true;
       discard(p);
+      this.settled(p);
     }
     this.current.clear();
     this.wake();
