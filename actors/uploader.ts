@@ -19,9 +19,10 @@
  * the two finished together and the thread pool stood idle while both
  * flushed: 0.7 s of a 3.8 s first backup with no content task running, in
  * gaps of 15-130 ms at every pair of batches. With spare lanes, a third
- * batch is read meanwhile: 0.2 s without a task running, first backups of
- * the mixed corpus 4.14 to 3.99 s (median of 6 interleaved pairs, with the
- * narrower RepoWriter.flush). Reading more batches at once buys nothing
+ * batch is read meanwhile: 0.2 s without a task running. First backups of
+ * the mixed corpus gained less than that (medians of two sets of 6
+ * interleaved pairs: 4.14 to 3.99 s, 4.13 to 4.07 s) because the two cores
+ * were already busy with other threads then. Reading more batches at once buys nothing
  * (the content engine runs one task more than the cores) and holds more
  * leases, so more sealed bytes, in memory.
  */
