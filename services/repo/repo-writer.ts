@@ -239,9 +239,9 @@ export class RepoWriter {
    * packs, waits for each pack closed by then to be saved (for a pack that
    * other callers still hold leases on, until they release them), then
    * writes an index file. Packs opened after the call are not waited for:
-   * the uploader's two lanes share this writer, and a lane that waited for
-   * the other lane's newer leases (as flush once did) left the pool idle
-   * while both lanes waited.
+   * the uploader's lanes share this writer, and a lane that waited for the
+   * other lanes' newer leases (as flush once did) left the pool idle while
+   * every lane waited.
    */
   async flush(): Promise<void> {
     for (const kind of [PackKind.Data, PackKind.Tree]) {
