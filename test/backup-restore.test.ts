@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cp, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
@@ -226,6 +226,40 @@ describe('the two content engines', () => {
         expect(back.code, back.stderr).toBe(0);
         await exec('diff', ['-r', '--no-dereference', src, out]);
       }
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('a checkout whose native addon was not built', () => {
+  // A copy of the sources without native/content/build: what a user has after a failed or skipped build.
+  it('refuses FERRY_CONTENT_ENGINE=native with what to do, and otherwise backs up and restores on worker threads', async () => {
+    const t = await makeCliEnv();
+    try {
+      const root = join(import.meta.dirname, '..');
+      const co = join(t.dir, 'checkout');
+      for (const d of ['bin', 'cli', 'services', 'protocol', 'actors', 'console', 'edge-agent', 'package.json']) {
+        await cp(join(root, d), join(co, d), { recursive: true, filter: (f) => !/\.(test|bench)\.ts$/.test(f) });
+      }
+      await symlink(join(root, 'node_modules'), join(co, 'node_modules'));
+      if (existsSync(join(root, '.tools'))) await symlink(join(root, '.tools'), join(co, '.tools'));
+      expect(existsSync(join(co, 'native'))).toBe(false);
+      const ferry = (args: string[], env: NodeJS.ProcessEnv = {}) => t.run(args, { env, bin: join(co, 'bin', 'ferry') });
+      const src = join(t.dir, 'src');
+      await buildTree(src);
+      expect((await ferry(['init', '--kdf-memory', '8'])).code).toBe(0);
+      const refused = await ferry(['backup', src], { FERRY_CONTENT_ENGINE: 'native' });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/native content addon is not built; run deploy\/setup\.sh/);
+      expect((await ferry(['snapshots', '--json'])).stdout.trim()).toBe('[]');
+      const r = await ferry(['backup', src]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/native content addon not available; chunking and sealing on worker threads/);
+      const out = join(t.dir, 'restored');
+      const back = await ferry(['restore', `latest:${src}`, '--target', out]);
+      expect(back.code, back.stderr).toBe(0);
+      await exec('diff', ['-r', '--no-dereference', src, out]);
     } finally {
       await t.cleanup();
     }

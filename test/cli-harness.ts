@@ -20,7 +20,8 @@ export interface CliEnv {
   readonly dir: string;
   readonly repo: string;
   readonly env: NodeJS.ProcessEnv;
-  run(args: string[], opts?: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number }): Promise<RunResult>;
+  /** Runs `bin/ferry` of this checkout, or `opts.bin` (another copy of it). */
+  run(args: string[], opts?: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number; bin?: string }): Promise<RunResult>;
   json<T = unknown>(args: string[]): Promise<T>;
   cleanup(): Promise<void>;
 }
@@ -40,7 +41,7 @@ export async function makeCliEnv(prefix = 'ferry-e2e-'): Promise<CliEnv> {
   };
   const run: CliEnv['run'] = (args, opts = {}) =>
     new Promise((res, rej) => {
-      const child = spawn(FERRY, args, {
+      const child = spawn(opts.bin ?? FERRY, args, {
         env: { ...env, ...opts.env },
         cwd: opts.cwd ?? dir,
         stdio: ['ignore', 'pipe', 'pipe'],
