@@ -45,7 +45,8 @@ export interface ContentAddon {
   releaseIdle(): void;
 }
 
-const ADDON_PATH = fileURLToPath(new URL('../../native/content/build/Release/ferry_content.node', import.meta.url));
+/** FERRY_CONTENT_ADDON loads another build of the addon (deploy/sanitize-native.sh's, with sanitizers). */
+const ADDON_PATH = process.env.FERRY_CONTENT_ADDON || fileURLToPath(new URL('../../native/content/build/Release/ferry_content.node', import.meta.url));
 
 let loaded: { addon?: ContentAddon; error?: unknown } | undefined;
 
