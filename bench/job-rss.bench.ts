@@ -37,7 +37,7 @@ interface Sample {
 /** Runs one role and collects its JSON lines; rejects if it exits non-zero. */
 function role(name: 'scanner' | 'uploader', url: string, jobId: string): Promise<Sample[]> {
   // The same V8 flags as bin/ferry, so the figures are those of a deployed process.
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=2', new URL('./lib/rss-role.ts', import.meta.url).pathname, name, url, String(FILES), jobId], {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=4', new URL('./lib/rss-role.ts', import.meta.url).pathname, name, url, String(FILES), jobId], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const samples: Sample[] = [];
@@ -93,7 +93,7 @@ if (!args['no-write']) {
     'is a `runActor` host on the uploader durable that decodes every batch',
     "and acks it. Neither reads files: this measures each role's per-file",
     'state, which is what would grow with the size of a share. Both run with',
-    "bin/ferry's V8 flags (2 MiB semi-spaces).",
+    "bin/ferry's V8 flags (4 MiB semi-spaces).",
     '',
     ...machineLines(m, os.loadavg()[0] ?? NaN),
     `- Date: ${new Date().toISOString().slice(0, 10)}; the run took ${fmt(seconds)} s`,
