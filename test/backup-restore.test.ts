@@ -15,6 +15,13 @@ import { compareTrees } from './compare-trees.ts';
 
 const exec = promisify(execFile);
 
+/** Restores the latest snapshot of `src` into `out` with `t.run` (and `opts`), and checks it with `diff -r`. */
+async function expectLatestRestores(t: CliEnv, src: string, out: string, opts: Parameters<CliEnv['run']>[1] = {}): Promise<void> {
+  const back = await t.run(['restore', `latest:${src}`, '--target', out], opts);
+  expect(back.code, back.stderr).toBe(0);
+  await exec('diff', ['-r', '--no-dereference', src, out]);
+}
+
 async function repoBytes(dir: string): Promise<number> {
   let total = 0;
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -221,10 +228,7 @@ describe('the two content engines', () => {
         await writeFile(join(src, 'changed.txt'), `backed up by ${backup}`);
         const r = await t.run(['backup', src], { env: { FERRY_CONTENT_ENGINE: backup } });
         expect(r.code, r.stderr).toBe(0);
-        const out = join(t.dir, `restored-by-${restore}`);
-        const back = await t.run(['restore', `latest:${src}`, '--target', out], { env: { FERRY_CONTENT_ENGINE: restore } });
-        expect(back.code, back.stderr).toBe(0);
-        await exec('diff', ['-r', '--no-dereference', src, out]);
+        await expectLatestRestores(t, src, join(t.dir, `restored-by-${restore}`), { env: { FERRY_CONTENT_ENGINE: restore } });
       }
     } finally {
       await t.cleanup();
@@ -245,7 +249,8 @@ describe('a checkout whose native addon was not built', () => {
       await symlink(join(root, 'node_modules'), join(co, 'node_modules'));
       if (existsSync(join(root, '.tools'))) await symlink(join(root, '.tools'), join(co, '.tools'));
       expect(existsSync(join(co, 'native'))).toBe(false);
-      const ferry = (args: string[], env: NodeJS.ProcessEnv = {}) => t.run(args, { env, bin: join(co, 'bin', 'ferry') });
+      const bin = join(co, 'bin', 'ferry');
+      const ferry = (args: string[], env: NodeJS.ProcessEnv = {}) => t.run(args, { env, bin });
       const src = join(t.dir, 'src');
       await buildTree(src);
       expect((await ferry(['init', '--kdf-memory', '8'])).code).toBe(0);
@@ -256,10 +261,7 @@ describe('a checkout whose native addon was not built', () => {
       const r = await ferry(['backup', src]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/native content addon not available; chunking and sealing on worker threads/);
-      const out = join(t.dir, 'restored');
-      const back = await ferry(['restore', `latest:${src}`, '--target', out]);
-      expect(back.code, back.stderr).toBe(0);
-      await exec('diff', ['-r', '--no-dereference', src, out]);
+      await expectLatestRestores(t, src, join(t.dir, 'restored'), { bin });
     } finally {
       await t.cleanup();
     }
