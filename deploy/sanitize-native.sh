@@ -20,10 +20,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r native/content "$work/content"
 rm -rf "$work/content/build"
-gyp="$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
+# The package's own build command, pointed at the copy.
+FERRY_NATIVE_DIR="$work/content" \
 CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1" \
 LDFLAGS="-fsanitize=address,undefined" \
-  node "$gyp" rebuild --directory="$work/content" --loglevel=warn >/dev/null
+  npm run --silent build:native >/dev/null
 # Node itself is not instrumented: leaks it never frees at exit are not the addon's, and
 # V8 installs its own SEGV handler.
 export FERRY_CONTENT_ADDON="$work/content/build/Release/ferry_content.node"
