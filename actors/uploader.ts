@@ -22,9 +22,9 @@
  * batch is read meanwhile: 0.2 s without a task running. First backups of
  * the mixed corpus gained less than that (medians of two sets of 6
  * interleaved pairs: 4.14 to 3.99 s, 4.13 to 4.07 s) because the two cores
- * were already busy with other threads then. Reading more batches at once buys nothing
- * (the content engine runs one task more than the cores) and holds more
- * leases, so more sealed bytes, in memory.
+ * were already busy with other threads then. Reading more batches at once
+ * buys nothing (the content engine runs one task more than the cores) and
+ * holds more leases, so more sealed bytes, in memory.
  */
 import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
 import { Buckets } from '../protocol/resources.ts';
