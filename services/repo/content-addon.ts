@@ -41,6 +41,8 @@ export interface ContentAddon {
    * birth time (ns), inode, device, rdev; errs[i] = 0 or the errno.
    */
   lstatBatch(dir: string, names: readonly string[], nums: Float64Array, bigs: BigInt64Array, errs: Int32Array): void;
+  /** `size` bytes (a multiple of 4096) aligned to 4096, for O_DIRECT writes; undefined where the runtime allows no external buffers. */
+  alignedBuffer(size: number): Uint8Array | undefined;
   /** Frees the buffers and contexts that no running task holds. */
   releaseIdle(): void;
 }

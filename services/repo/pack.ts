@@ -59,6 +59,8 @@ export class PackBuilder {
   /** Small pieces gathered into one write: a tree pack holds thousands of blobs of a few hundred bytes. */
   private gathered: Uint8Array[] = [];
   private gatheredBytes = 0;
+  /** The writer gathers pieces itself (ObjectWriter.gathers): pieces go to it as they come. */
+  private writerGathers = false;
 
   /** `out` may still be starting: pieces are written, in order, once it is there. */
   constructor(kind: PackKind, epk: Uint8Array, key: Uint8Array, trailerKey: Uint8Array, out: Promise<ObjectWriter>) {
@@ -67,6 +69,7 @@ export class PackBuilder {
     this.key = key;
     this.trailerKey = trailerKey;
     this.out = out;
+    out.then((w) => (this.writerGathers = w.gathers === true), () => {});
     this.header = header(kind, epk);
     this.put(this.header.slice()); // a copy: the header is kept for the trailer's AAD, and what is put is released once written
   }
@@ -103,7 +106,7 @@ export class PackBuilder {
   private put(part: Uint8Array): void {
     this.hash.update(part);
     this.offset += part.length;
-    if (part.length >= GATHER_BYTES) {
+    if (part.length >= GATHER_BYTES || this.writerGathers) {
       this.writeGathered();
       this.write(part);
       return;

@@ -28,15 +28,15 @@ export class FsDirs {
     this.#location = location;
   }
 
-  /** Opens a fresh temp file, creating its directory on the first save into it. */
-  async openTemp(tmp: string, dir: string, created: string[]): Promise<FileHandle> {
+  /** Opens a fresh temp file (`flags` default 'wx'), creating its directory on the first save into it. */
+  async openTemp(tmp: string, dir: string, created: string[], flags: string | number = 'wx'): Promise<FileHandle> {
     try {
-      return await this.#fs.open(tmp, 'wx', FILE_MODE);
+      return await this.#fs.open(tmp, flags, FILE_MODE);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
     await this.mkdirs(dir, created, this.#root);
-    return await this.#fs.open(tmp, 'wx', FILE_MODE);
+    return await this.#fs.open(tmp, flags, FILE_MODE);
   }
 
   /**

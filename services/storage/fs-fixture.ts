@@ -4,11 +4,12 @@
  * files 0600) before deleting it.
  */
 import { lstatSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import * as nodeFs from 'node:fs/promises';
+import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StorageFixture } from './conformance.ts';
-import { FsStorage, TMP_PREFIX } from './fs.ts';
+import { FsStorage, TMP_PREFIX, type FsImpl, type FsStorageOptions } from './fs.ts';
 import type { Storage } from './storage.ts';
 
 export interface DiskProblem {
@@ -34,10 +35,10 @@ export function diskProblems(root: string): DiskProblem[] {
   return problems;
 }
 
-export async function makeFsFixture(wrap: (fs: FsStorage) => Storage = (fs) => fs): Promise<StorageFixture & { root: string }> {
+export async function makeFsFixture(wrap: (fs: FsStorage) => Storage = (fs) => fs, opts: FsStorageOptions = {}): Promise<StorageFixture & { root: string }> {
   const parent = await mkdtemp(path.join(tmpdir(), 'ferry-storage-'));
   const root = path.join(parent, 'repo');
-  const storage = wrap(await FsStorage.create(root));
+  const storage = wrap(await FsStorage.create(root, opts));
   return {
     root,
     storage,
@@ -50,5 +51,30 @@ export async function makeFsFixture(wrap: (fs: FsStorage) => Storage = (fs) => f
         await rm(parent, { recursive: true, force: true });
       }
     },
+  };
+}
+
+export function sysError(code: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: simulated`);
+  err.code = code;
+  return err;
+}
+
+/** A FileHandle with some methods replaced; the rest act on the real handle. */
+export function patchHandle(fh: FileHandle, patch: Record<string, unknown>): FileHandle {
+  return new Proxy(fh, {
+    get(target, prop) {
+      if (typeof prop === 'string' && prop in patch) return patch[prop];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The real fs, except that every opened handle goes through `onOpen` (`flags` as given: a string, or open(2)'s bits as a number). */
+export function fsWithHandles(onOpen: (file: string, flags: string | number, fh: FileHandle) => FileHandle): FsImpl {
+  return {
+    ...nodeFs,
+    open: (async (file: string, flags: string | number, mode?: number) => onOpen(String(file), flags, await nodeFs.open(file, flags, mode))) as FsImpl['open'],
   };
 }

@@ -1,43 +1,17 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { collect, describeStorageConformance, patternBytes, rejection } from './conformance.ts';
 import { mapFsError } from './fs-errors.ts';
-import { diskProblems, makeFsFixture } from './fs-fixture.ts';
+import { diskProblems, fsWithHandles, makeFsFixture, patchHandle, sysError } from './fs-fixture.ts';
 import { FsStorage, type FsImpl } from './fs.ts';
 import { withRetry } from './retry.ts';
 import { isNotFound, StorageError, StorageErrorCode } from './storage.ts';
 
 describeStorageConformance('FsStorage', () => makeFsFixture());
-
-function sysError(code: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${code}: simulated`);
-  err.code = code;
-  return err;
-}
-
-/** A FileHandle with some methods replaced; the rest act on the real handle. */
-function patchHandle(fh: FileHandle, patch: Record<string, unknown>): FileHandle {
-  return new Proxy(fh, {
-    get(target, prop) {
-      if (typeof prop === 'string' && prop in patch) return patch[prop];
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The real fs, except that every opened handle goes through `onOpen`. */
-function fsWithHandles(onOpen: (file: string, flags: string, fh: FileHandle) => FileHandle): FsImpl {
-  return {
-    ...nodeFs,
-    open: async (...args: Parameters<typeof nodeFs.open>) => onOpen(String(args[0]), String(args[1]), await nodeFs.open(...args)),
-  };
-}
 
 describe('FsStorage', () => {
   let parent: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
-import type { Dir } from 'node:fs';
+import { constants, type Dir } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { closedError } from './closed.ts';
@@ -9,7 +9,8 @@ import { errnoCode, mapFsError } from './fs-errors.ts';
 import { checkPrefix } from './prefix.ts';
 import { checkRange } from './range.ts';
 import { checkName, notFound, StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
-import { FsObjectWriter } from './fs-writer.ts';
+import { FsObjectWriter, type DirectMode } from './fs-writer.ts';
+import { StagePool, type AlignedAlloc } from './fs-direct.ts';
 import { FILE_MODE, FsDirs, type FsImpl } from './fs-dirs.ts';
 
 export type { FsImpl } from './fs-dirs.ts';
@@ -17,7 +18,15 @@ export type { FsImpl } from './fs-dirs.ts';
 export interface FsStorageOptions {
   /** Filesystem functions to use instead of `node:fs/promises` (for tests). */
   readonly fs?: FsImpl;
+  /**
+   * Aligned memory for writers that bypass the page cache (fs-direct.ts).
+   * Without it, or where the filesystem refuses O_DIRECT, writers go
+   * through the page cache. save() always does: its objects are small.
+   */
+  readonly alignedAlloc?: AlignedAlloc;
 }
+
+const O_DIRECT_WRITE = constants.O_DIRECT === undefined ? undefined : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT;
 
 /** Objects stat'ed at once, and directory entries read per call, while listing. */
 const LIST_BATCH = 256;
@@ -49,12 +58,17 @@ export class FsStorage implements Storage {
   readonly #dirs: FsDirs;
   #closed = false;
   #swept = false;
+  /** Stages for direct writes; undefined once they are known not to work here. */
+  #stages: StagePool | undefined | 'untried';
+  readonly #alignedAlloc: AlignedAlloc | undefined;
 
   constructor(root: string, opts: FsStorageOptions = {}) {
     this.root = path.resolve(root);
     this.location = `file://${this.root}`;
     this.#fs = opts.fs ?? nodeFs;
     this.#dirs = new FsDirs(this.#fs, this.root, this.location);
+    this.#alignedAlloc = opts.alignedAlloc;
+    this.#stages = opts.alignedAlloc === undefined || O_DIRECT_WRITE === undefined ? undefined : 'untried';
   }
 
   /** Opens a repository at `root`, creating the directory (and missing parents) mode 0700 if needed. */
@@ -93,7 +107,7 @@ export class FsStorage implements Storage {
   async writer(): Promise<ObjectWriter> {
     this.#check('write');
     this.#sweepOnce();
-    return this.#writer(this.root);
+    return this.#writer(this.root, undefined, true);
   }
 
   #sweepOnce(): void {
@@ -122,14 +136,31 @@ export class FsStorage implements Storage {
     }
   }
 
-  /** A writer whose temp file is in `dir`, which is created if missing (unless it is the root); `label` names it in errors. */
-  async #writer(dir: string, label = 'a new object'): Promise<FsObjectWriter> {
+  /**
+   * A writer whose temp file is in `dir`, which is created if missing
+   * (unless it is the root); `label` names it in errors. With `direct`, it
+   * bypasses the page cache if this storage can.
+   */
+  async #writer(dir: string, label = 'a new object', direct = false): Promise<FsObjectWriter> {
     // Random, not counter-based: several processes may write into one repository.
     const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
     const created: string[] = [];
     let fh: FileHandle;
+    let mode: DirectMode | undefined;
     try {
-      fh = await this.#dirs.openTemp(tmp, dir, created);
+      if (direct && (mode = this.#directMode(tmp)) !== undefined) {
+        try {
+          fh = await this.#dirs.openTemp(tmp, dir, created, O_DIRECT_WRITE);
+        } catch (err) {
+          // Filesystems without O_DIRECT (some FUSE and network mounts) refuse it at open.
+          if (errnoCode(err) !== 'EINVAL') throw err;
+          this.#stages = undefined;
+          mode = undefined;
+          fh = await this.#dirs.openTemp(tmp, dir, created);
+        }
+      } else {
+        fh = await this.#dirs.openTemp(tmp, dir, created);
+      }
     } catch (err) {
       throw this.#saveError(err, label);
     }
@@ -150,7 +181,21 @@ export class FsStorage implements Storage {
       },
       tmp,
       fh,
+      mode,
     );
+  }
+
+  #directMode(tmp: string): DirectMode | undefined {
+    if (this.#stages === 'untried') this.#stages = StagePool.create(this.#alignedAlloc!);
+    const pool = this.#stages;
+    if (pool === undefined) return undefined;
+    return {
+      pool,
+      refused: () => {
+        this.#stages = undefined;
+        return this.#fs.open(tmp, 'r+');
+      },
+    };
   }
 
   /**

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../protocol/errors.ts';
 import { FsStorage } from './fs.ts';
 import { MemoryStorage } from './memory.ts';
+import { loadContentAddon } from '../repo/content-addon.ts';
+import type { AlignedAlloc } from './fs-direct.ts';
 import type { Storage } from './storage.ts';
 
 export const UNSUPPORTED_URL = 'storage.unsupported-url';
@@ -47,7 +49,19 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
 }
 
 function openDirectory(root: string, opts: OpenStorageOptions): Promise<Storage> | Storage {
-  return opts.create === true ? FsStorage.create(root) : new FsStorage(root);
+  const fsOpts = { alignedAlloc: directWriteMemory() };
+  return opts.create === true ? FsStorage.create(root, fsOpts) : new FsStorage(root, fsOpts);
+}
+
+/**
+ * Aligned memory from the native addon, so that packs are written past the
+ * page cache (fs-direct.ts); none without the addon, or with
+ * FERRY_DIRECT_WRITES=0, and then they go through the cache.
+ */
+function directWriteMemory(): AlignedAlloc | undefined {
+  if (process.env.FERRY_DIRECT_WRITES === '0') return undefined;
+  const { addon } = loadContentAddon();
+  return typeof addon?.alignedBuffer === 'function' ? (size) => addon.alignedBuffer(size) : undefined;
 }
 
 /**

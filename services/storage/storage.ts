@@ -75,8 +75,11 @@ export interface Storage {
  * - abort() discards the pieces. It is safe to call twice, and after a
  *   commit that resolved it does nothing. write() and commit() after
  *   abort() (or write() after a commit) fail with `storage.closed`.
+ * - `gathers` true: write() copies each piece into larger writes of its
+ *   own, so a caller gains nothing by joining small pieces first.
  */
 export interface ObjectWriter {
+  readonly gathers?: boolean;
   write(data: Uint8Array): Promise<void>;
   commit(name: string): Promise<void>;
   abort(): Promise<void>;
@@ -102,7 +105,7 @@ export class StorageError extends FerryError {
 
 /** `inner` with its commit replaced by `commit`, for wrappers (retry, limit, faults) that act on commits only. */
 export function withCommit(inner: ObjectWriter, commit: (name: string) => Promise<void>): ObjectWriter {
-  return { write: (data) => inner.write(data), commit, abort: () => inner.abort() };
+  return { gathers: inner.gathers, write: (data) => inner.write(data), commit, abort: () => inner.abort() };
 }
 
 /** The error for using an ObjectWriter after it was committed or aborted. */

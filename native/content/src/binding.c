@@ -51,6 +51,41 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * alignedBuffer(size): `size` bytes aligned to 4096, for writes that bypass
+ * the page cache (O_DIRECT, services/storage/fs-direct.ts), which need
+ * memory aligned to the device's block size. Undefined where a runtime
+ * allows no external buffers: the caller then writes through the cache.
+ */
+static void free_aligned(napi_env env, void *data, void *hint) { free(data); }
+
+static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  double n;
+  if (arg_number(env, argv[0], "size", &n) != 0) return NULL;
+  if (!(n >= 4096 && n <= 67108864.0 && (size_t)n % 4096 == 0)) {
+    napi_throw_range_error(env, "native.bad-argument", "size must be a multiple of 4096 up to 64 MiB");
+    return NULL;
+  }
+  void *p = NULL;
+  if (posix_memalign(&p, 4096, (size_t)n) != 0) {
+    napi_throw_error(env, "native.failed", "out of memory");
+    return NULL;
+  }
+  napi_value ab, view;
+  if (napi_create_external_arraybuffer(env, p, (size_t)n, free_aligned, NULL, &ab) != napi_ok) {
+    free(p);
+    /* A pending exception would surface as this call's error: clear it and answer undefined. */
+    napi_value ignored;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+    return NULL;
+  }
+  napi_create_typedarray(env, napi_uint8_array, (size_t)n, ab, 0, &view);
+  return view;
+}
+
 /* releaseIdle(): frees the buffers and contexts of slots no task holds. */
 static napi_value release_idle(napi_env env, napi_callback_info info) {
   slot_free_idle();
@@ -66,6 +101,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seal", NULL, op_seal, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"place", NULL, op_place, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"lstatBatch", NULL, op_lstat_batch, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"releaseIdle", NULL, release_idle, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
