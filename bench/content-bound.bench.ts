@@ -137,10 +137,10 @@ const body = [
   '',
   `Spread over ${cores} cores without slowing down, this would take ${fmt(total / cores, 2)} s. ` +
     `On ${cores} threads at once, each given half the bytes (identical files together; ${fmt(parallelStored / MiB)} MiB stored), ` +
-    `the same work took **${fmt(wall, 2)} s** of wall time (packs left to the kernel's writeback, not synced; rounds: ${parallel.map((p) => fmt(p.wall, 2)).join(', ')} s), ` +
+    `the same work took **${fmt(wall, 2)} s** of wall time (packs written past the page cache, not synced; rounds: ${parallel.map((p) => fmt(p.wall, 2)).join(', ')} s), ` +
     `${fmt(total / wall, 2)}× the work of one core: the cores share caches and memory bandwidth. ` +
     `Through Ferry's native content engine (services/repo/native-content.ts: read, chunk, ID, hash and seal on libuv's thread pool, ` +
-    `one task more than the cores in flight, while the main thread hashes and writes 16 MiB packs; bench/lib/native-round.ts), ` +
+    `one task more than the cores in flight, while the main thread hashes 16 MiB packs and writes them as a backup does, past the page cache and fsynced; bench/lib/native-round.ts), ` +
     `the same work took **${fmt(nativeWall, 2)} s** (rounds: ${native.map((r) => fmt(r.wall, 2)).join(', ')} s; ${fmt(native[0]!.stored / MiB)} MiB stored). ` +
     `So **${fmt(floor, 2)} s** is the floor for a first backup of this corpus in Ferry's format on this machine, before any walking or messaging.`,
 ];
