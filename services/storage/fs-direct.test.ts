@@ -113,6 +113,17 @@ describe('FsStorage direct writes', () => {
     expect(diskProblems(root)).toEqual([]);
   });
 
+  it('fails a write whose stage memory runs out, and leaves nothing behind', async () => {
+    let given = 0;
+    // The pool keeps the first buffer; the next one cannot be had.
+    const s = await FsStorage.create(root, { alignedAlloc: (size) => (given++ === 0 ? alignedAlloc(size) : undefined) });
+    const w = await s.writer();
+    expect((await rejection(w.write(patternBytes(STAGE_BYTES + 1, 5)))).code).toBe(StorageErrorCode.Io);
+    expect((await rejection(w.commit('o'))).code).toBe(StorageErrorCode.Io);
+    await expect(s.stat('o')).rejects.toMatchObject({ code: StorageErrorCode.NotFound });
+    expect(diskProblems(root)).toEqual([]);
+  });
+
   it('discards an aborted direct writer', async () => {
     const s = await FsStorage.create(root, { alignedAlloc });
     const w = await s.writer();

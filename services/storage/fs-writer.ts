@@ -68,7 +68,13 @@ export class FsObjectWriter implements ObjectWriter {
     this.#size += data.length;
     if (this.#stage !== undefined) {
       // Copied into stages: the caller may reuse `data` now; a failed stage write surfaces at the next write or the commit.
-      for (const w of this.#stage.put(data)) this.#track(w);
+      try {
+        for (const w of this.#stage.put(data)) this.#track(w);
+      } catch (err) {
+        // Out of memory for a stage: part of `data` may be staged, so the object cannot be finished.
+        this.#failure ??= mapFsError(err, this.#target.label, this.#target.location);
+        return Promise.reject(this.#failure);
+      }
       return Promise.resolve();
     }
     return this.#track(this.#writeAt(this.#fh, data, position));
