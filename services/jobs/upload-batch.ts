@@ -8,7 +8,8 @@
  * publishes the result.
  */
 import type { Repository } from '../repo/repository.ts';
-import type { PackLease, RepoWriter } from '../repo/repo-writer.ts';
+import type { RepoWriter } from '../repo/repo-writer.ts';
+import type { PackLease } from '../repo/pack-lease.ts';
 import type { TreeNode } from '../repo/tree.ts';
 import { ContentErrorCode, ContentReader, type ContentScanner, type FileSegment } from '../repo/content.ts';
 import { FerryError } from '../../protocol/errors.ts';
