@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadContentAddon } from '../repo/content-addon.ts';
 import { describeStorageConformance, patternBytes, rejection } from './conformance.ts';
-import { DIRECT_ALIGN, STAGE_BYTES, type AlignedAlloc } from './fs-direct.ts';
+import { DIRECT_ALIGN, STAGE_BYTES, StagePool, type AlignedAlloc } from './fs-direct.ts';
 import { diskProblems, fsWithHandles, makeFsFixture, patchHandle, sysError } from './fs-fixture.ts';
 import { FsStorage } from './fs.ts';
 import { StorageErrorCode } from './storage.ts';
@@ -39,6 +39,14 @@ describe('FsStorage direct writes', () => {
   it('gives aligned buffers and refuses sizes off the block', () => {
     expect(addon.alignedBuffer(2 * DIRECT_ALIGN)?.length).toBe(2 * DIRECT_ALIGN);
     expect(() => addon.alignedBuffer(1000)).toThrow(/multiple of 4096/);
+  });
+
+  it('keeps eight stages for reuse and frees the rest at once', () => {
+    const pool = StagePool.create(alignedAlloc)!;
+    const stages = Array.from({ length: 10 }, () => pool.take());
+    for (const stage of stages) pool.give(stage);
+    expect(stages.map((s) => s.length)).toEqual([...Array(8).fill(STAGE_BYTES), 0, 0]);
+    expect(new Set(Array.from({ length: 8 }, () => pool.take()))).toEqual(new Set(stages.slice(0, 8)));
   });
 
   it('writes a writer past the page cache and publishes the exact bytes, while save() goes through the cache', async () => {

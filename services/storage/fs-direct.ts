@@ -16,6 +16,8 @@
  * true size before the fsync.
  */
 
+import { releaseBuffer } from '../buffers/release-buffer.ts';
+
 /** Alignment of memory, positions and lengths: 4096 covers devices with 512-byte and 4 KiB sectors. */
 export const DIRECT_ALIGN = 4096;
 /** Bytes per direct write. */
@@ -51,6 +53,8 @@ export class StagePool {
 
   give(stage: Uint8Array): void {
     if (this.#spare.length < SPARE_STAGES) this.#spare.push(stage);
+    // Freed now rather than at the next collection that finds it.
+    else releaseBuffer(stage);
   }
 }
 
