@@ -99,6 +99,7 @@ serveTasks((task: BlobTask) => {
   const transfer: ArrayBuffer[] = [];
   const qx = new QuickXorHash(task.start);
   let offset = task.start;
+  let sealedBytes = 0;
   let eof = true;
   scratch ??= new Uint8Array(fileWindowBytes(init.chunker));
   // Views into the read window: chunks are sealed straight from it, and only
@@ -109,7 +110,8 @@ serveTasks((task: BlobTask) => {
     const sealed = known?.mayHave(id) ? undefined : sealData(task.seal, id, c, transfer);
     chunks.push({ id, offset, length: c.length, ...(sealed === undefined ? {} : { sealed }) });
     offset += c.length;
-    if (offset - task.start >= task.budget) {
+    if (sealed !== undefined) sealedBytes += c.length;
+    if (offset - task.start >= task.budget || sealedBytes >= (task.sealBudget ?? Infinity)) {
       eof = false; // leaving the loop closes the file; the caller asks again from `offset`
       break;
     }

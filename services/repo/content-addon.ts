@@ -28,7 +28,8 @@ export type AddonWholeFile =
 /** The addon's functions. Every promise settles on the main thread; the work runs on libuv's thread pool. */
 export interface ContentAddon {
   createContext(gear: Uint32Array, minSize: number, avgSize: number, maxSize: number, idKey: Uint8Array, readSize: number): object;
-  scan(ctx: object, path: string, start: number, budget: number, key: Uint8Array, level: number, known: readonly Uint32Array[] | undefined): Promise<AddonSegment>;
+  /** Ends at `budget` bytes scanned or `sealBudget` bytes of chunks sealed (none if undefined), or at the end of the file. */
+  scan(ctx: object, path: string, start: number, budget: number, key: Uint8Array, level: number, known: readonly Uint32Array[] | undefined, sealBudget?: number): Promise<AddonSegment>;
   readFiles(ctx: object, paths: readonly string[], key: Uint8Array, level: number, known: readonly Uint32Array[] | undefined): Promise<AddonWholeFile[]>;
   readRange(ctx: object, path: string, offset: number, length: number, key: Uint8Array, level: number): Promise<{ id: Uint8Array; length: number; sealed: Uint8Array }>;
   /** 32 bytes of ID and one type byte per item. */

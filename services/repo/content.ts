@@ -24,6 +24,12 @@ export interface SealSpec {
 export interface ScanOptions {
   readonly seal: SealSpec;
   readonly known?: KnownBlobsHandle;
+  /**
+   * scanSegment() also ends the segment once the chunks it sealed hold this
+   * many bytes: where most chunks are new, a shorter segment holds less
+   * memory, and where most are known, the scan still covers `budget`.
+   */
+  readonly sealBudget?: number;
 }
 
 /**
@@ -66,8 +72,9 @@ export interface ContentScanner {
    * Chunks `path` from byte `start`, which must be 0 or the `next` of the
    * previous segment (a chunk boundary, so the cuts equal those of chunking
    * the whole file at once), and returns chunks until at least `budget` bytes
-   * or the end of the file. Memory per call is bounded by budget + the
-   * largest chunk, whatever the file's size. Chunks `opts.known` may have
+   * (or `opts.sealBudget` bytes of sealed chunks) or the end of the file.
+   * Memory per call is bounded by budget + the largest chunk, whatever the
+   * file's size. Chunks `opts.known` may have
    * come back without their bytes.
    */
   scanSegment(path: string, start: number, budget: number, opts: ScanOptions): Promise<FileSegment>;

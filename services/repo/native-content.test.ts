@@ -19,6 +19,7 @@ import { testStreamBytes } from './test-stream.ts';
 import { computeVectors } from './format-vectors.ts';
 import { hash64 } from '../hash/quickxor.ts';
 import type { ChunkerParams } from './chunker.ts';
+import { KnownBlobs } from './known-blobs.ts';
 
 const seed = randomBytes(32);
 const idKey = randomBytes(32);
@@ -78,6 +79,33 @@ describe('NativeContent with the default chunker parameters', () => {
       expect(idsOk).toBe(true);
       expect(Buffer.from(qx.digest()).equals(Buffer.from(quickXor(data)))).toBe(true);
     }
+  });
+
+  it.each([
+    ['the addon', () => engine],
+    ['worker threads', () => new BlobWorkers(config, idKey, { threads: 1 })],
+  ] as const)('through %s, ends a segment once it sealed sealBudget bytes, and scans on through known chunks', async (_name, make) => {
+    const scanner = make();
+    const path = join(dir, 'seal-budget');
+    writeFileSync(path, randomBytes(12 * 1024 * 1024));
+    const sealBudget = 2 * 1024 * 1024;
+    const first = await scanner.scanSegment(path, 0, 64 * 1024 * 1024, { seal, sealBudget });
+    const sealed = first.chunks.reduce((n, c) => n + (c.sealed === undefined ? 0 : c.length), 0);
+    expect(first.eof).toBe(false);
+    expect(sealed).toBeGreaterThanOrEqual(sealBudget);
+    expect(sealed - first.chunks.at(-1)!.length).toBeLessThan(sealBudget);
+    // The same file with every chunk known: nothing is sealed, so the budget of bytes scanned decides.
+    const known = new KnownBlobs();
+    for (let start = 0; ; ) {
+      const seg = await scanner.scanSegment(path, start, 64 * 1024 * 1024, { seal });
+      for (const c of seg.chunks) known.add(c.id);
+      if (seg.eof) break;
+      start = seg.next;
+    }
+    const whole = await scanner.scanSegment(path, 0, 64 * 1024 * 1024, { seal, sealBudget, known: known.handle });
+    expect(whole.eof).toBe(true);
+    expect(whole.chunks.every((c) => c.sealed === undefined)).toBe(true);
+    if (scanner !== engine) await scanner.close();
   });
 
   it('seals blobs that the TypeScript code opens, compressed where that pays, and opens what it sealed', async () => {

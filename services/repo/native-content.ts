@@ -69,7 +69,7 @@ export class NativeContent implements Sealer, ContentScanner, BlobPlacer {
 
   async scanSegment(path: string, start: number, budget: number, opts: ScanOptions): Promise<FileSegment> {
     const known = this.#known(opts.known);
-    const seg = await this.#run(() => this.#addon.scan(this.#ctx, path, start, budget, opts.seal.key, opts.seal.level, known)).catch((err: unknown) => {
+    const seg = await this.#run(() => this.#addon.scan(this.#ctx, path, start, budget, opts.seal.key, opts.seal.level, known, opts.sealBudget)).catch((err: unknown) => {
       throw readError(err, path);
     });
     const chunks: FileChunk[] = [];

@@ -24,7 +24,7 @@ struct task {
   size_t kwords[48];
   known_filter known;
   char *path;
-  uint64_t offset, length;
+  uint64_t offset, length, seal_budget;
   int status;
   task_error err;
   scan_out scan;

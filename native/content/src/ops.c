@@ -51,10 +51,10 @@ static int arg_file_span(napi_env env, napi_value *argv, task *t, const char *of
   return 0;
 }
 
-/* ---- scan(ctx, path, start, budget, key, level, known) -> { ids, offsets, lengths, sealed[], next, eof, fold } */
+/* ---- scan(ctx, path, start, budget, key, level, known, sealBudget?) -> { ids, offsets, lengths, sealed[], next, eof, fold } */
 
 static void run_scan(task *t, slot *s) {
-  t->status = task_scan(t->ctx, s, t->path, t->offset, t->length, t->key, t->level, t->known.count ? &t->known : NULL, &t->scan, &t->err);
+  t->status = task_scan(t->ctx, s, t->path, t->offset, t->length, t->seal_budget, t->key, t->level, t->known.count ? &t->known : NULL, &t->scan, &t->err);
 }
 
 static napi_value done_scan(napi_env env, task *t, int *rejected) {
@@ -93,10 +93,15 @@ static napi_value done_scan(napi_env env, task *t, int *rejected) {
 }
 
 napi_value op_scan(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  task *t = begin_task(env, info, 7, argv);
+  napi_value argv[8];
+  task *t = begin_task(env, info, 8, argv);
   if (t == NULL) return NULL;
   int ok = arg_file_span(env, argv, t, "start", "budget") == 0 && arg_known(env, argv[6], t) == 0;
+  napi_valuetype type;
+  napi_typeof(env, argv[7], &type);
+  double seal_budget = 0;
+  if (ok && type != napi_undefined) ok = arg_number(env, argv[7], "sealBudget", &seal_budget) == 0;
+  t->seal_budget = type == napi_undefined || seal_budget <= 0 ? UINT64_MAX : (uint64_t)seal_budget;
   t->run = run_scan;
   t->done = done_scan;
   return start_task(env, t, ok);

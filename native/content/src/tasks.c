@@ -23,7 +23,7 @@ static int push_chunk(scan_out *o, chunk_out **slot_out) {
  * max_size + read_size bytes: a chunk is cut as soon as its end has been
  * read, so a segment reads little beyond its last chunk.
  */
-int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, uint64_t budget, const uint8_t key[32], int level,
+int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, uint64_t budget, uint64_t seal_budget, const uint8_t key[32], int level,
               const known_filter *known, scan_out *out, task_error *err) {
   const cdc_params *p = &c->cdc;
   size_t cap = p->max_size + c->read_size;
@@ -37,6 +37,7 @@ int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, u
   qx_init(&qx, start);
   uint8_t *win = s->window;
   size_t pos = 0, len = 0, scanned = 0;
+  uint64_t sealed_bytes = 0;
   uint64_t position = start, offset = start;
   int eof = 0, result = 0;
   out->eof = 1;
@@ -61,11 +62,12 @@ int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, u
             result = -1;
             break;
           }
+          sealed_bytes += n;
         }
         pos += n;
         offset += n;
         scanned = 0;
-        if (offset - start >= budget) {
+        if (offset - start >= budget || sealed_bytes >= seal_budget) {
           out->eof = 0;
           break;
         }

@@ -44,8 +44,11 @@ typedef struct {
   uint8_t fold[QX_PERIOD];
 } scan_out;
 
-/* scanSegment(): chunks from `start` (a chunk boundary) until `budget` bytes or the end of the file. */
-int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, uint64_t budget, const uint8_t key[32], int level,
+/*
+ * scanSegment(): chunks from `start` (a chunk boundary) until `budget` bytes,
+ * chunks of `seal_budget` bytes sealed, or the end of the file.
+ */
+int task_scan(const content_ctx *c, slot *s, const char *path, uint64_t start, uint64_t budget, uint64_t seal_budget, const uint8_t key[32], int level,
               const known_filter *known, scan_out *out, task_error *err);
 
 typedef struct {
