@@ -4,10 +4,10 @@
  * Why: a pack is written once and fsynced before it is named, so its bytes
  * reach the disk within the backup anyway. Through the page cache the
  * kernel first copies every byte into cache pages, dirties, accounts and
- * writes them back, and the fsync waits for all of it: about 1.5 CPU-s per
- * GiB on the 2-core benchmark machine, against a tenth of that for the same
- * bytes written direct (docs/BENCHMARKS.md). A backup is CPU-bound there, so
- * that CPU is time.
+ * writes them back, and the fsync waits for all of it: about 2 CPU-s per
+ * GiB on the 2-core benchmark machine, against a fifteenth of that for the
+ * same bytes written direct (docs/BENCHMARKS.md). A backup is CPU-bound
+ * there, so that CPU is time.
  *
  * O_DIRECT wants the memory, the file position and the length aligned to the
  * device's block. Pieces are therefore copied into aligned stage buffers
