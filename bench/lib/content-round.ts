@@ -8,6 +8,7 @@
  */
 import { closeSync, constants, fsyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { loadContentAddon } from '../../services/repo/content-addon.ts';
+import { DIRECT_ALIGN, STAGE_BYTES } from '../../services/storage/fs-direct.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chunkLengths, gearTable, DEFAULT_CHUNKER_PARAMS } from '../../services/repo/chunker.ts';
@@ -45,11 +46,11 @@ let stageMemory: Uint8Array | undefined;
  * block and truncated to its size.
  */
 function writePack(path: string, parts: readonly Uint8Array[], size: number, fsync: boolean): void {
-  const padded = Math.ceil(size / 4096) * 4096;
+  const padded = Math.ceil(size / DIRECT_ALIGN) * DIRECT_ALIGN;
   if (stageMemory === undefined || stageMemory.length < padded) {
     const { addon } = loadContentAddon();
     if (addon === undefined) throw new Error('the native content addon is not built (npm run build:native)');
-    stageMemory = addon.alignedBuffer(Math.ceil(padded / (1 << 20)) * (1 << 20));
+    stageMemory = addon.alignedBuffer(Math.ceil(padded / STAGE_BYTES) * STAGE_BYTES);
     if (stageMemory === undefined) throw new Error('no aligned memory for a direct write');
   }
   const stage = stageMemory;

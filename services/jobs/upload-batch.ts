@@ -24,9 +24,9 @@ import type { ScanEvent } from './scan-events.ts';
  * most one chunk), or fewer once a segment has sealed SEGMENT_SEALED_BYTES:
  * each task in flight holds its segment's window and sealed chunks, so new
  * content goes in shorter segments (first backups of the benchmark corpus
- * peaked 166-176 against 173-205 MiB with 2 MiB segments, 6 pairs), while a
- * file of mostly known chunks still takes few round trips (2 MiB segments
- * made backups after mutateMixed 3-4% slower).
+ * peaked 165-171 against 179-200 MiB, 6 pairs, in the same time), while a
+ * file of mostly known chunks still takes few round trips (plain 2 MiB
+ * segments made backups after mutateMixed 3-4% slower).
  */
 const SEGMENT_BYTES = 4 * 1024 * 1024;
 const SEGMENT_SEALED_BYTES = 2 * 1024 * 1024;
