@@ -14,8 +14,7 @@ import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { FerryError } from '../protocol/errors.ts';
 import { RepoWriter } from '../services/repo/repo-writer.ts';
-import { TreeAssembler } from '../services/jobs/tree-assembler.ts';
-import { decodeEvents } from '../services/jobs/scan-events.ts';
+import { TreeAssembler, decodeAssemblyEvents } from '../services/jobs/tree-assembler.ts';
 import { writeSnapshot } from '../services/jobs/snapshot-writer.ts';
 import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
 import { decodeFragment } from './fragment.ts';
@@ -57,7 +56,7 @@ export function finalizerHandler(deps: ActorDeps) {
           throw new FerryError('jobs.inconsistent-scan', `batch ${seq} does not start where batch ${seq - 1} ended; the source changed while the scan resumed; run the backup again`);
         }
         prevEnd = f.endPos;
-        for (const e of decodeEvents(f.events, key)) await assembler.push(e);
+        for (const e of decodeAssemblyEvents(f.events, key)) await assembler.push(e);
         totals.filesRead += f.filesRead;
         totals.newBytes += f.newBytes;
         totals.newBlobs += f.newBlobs;

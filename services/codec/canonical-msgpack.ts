@@ -18,10 +18,14 @@ import { FerryError } from '../../protocol/errors.ts';
 export type Canonical = null | boolean | number | bigint | string | Uint8Array | readonly Canonical[] | { readonly [k: string]: Canonical | undefined };
 
 class Writer {
-  buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  buf: Buffer;
   // DataView's 64-bit setters are builtins; Buffer's are JS with several BigInt operations each.
-  view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  view: DataView;
   len = 0;
+  constructor(capacity = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -132,7 +136,11 @@ function write(w: Writer, v: Canonical): void {
  * Callers write a map header with the exact count of the members that follow.
  */
 export class CanonicalWriter {
-  private readonly w = new Writer();
+  private readonly w: Writer;
+  /** `capacity`: the bytes to start with (it grows as needed); small for writers of a few hundred bytes. */
+  constructor(capacity?: number) {
+    this.w = new Writer(capacity);
+  }
   mapHeader(n: number): this {
     writeLen(this.w, n, 0x80, 15, null, 0xde, 0xdf);
     return this;
@@ -155,6 +163,11 @@ export class CanonicalWriter {
   }
   value(v: Canonical): this {
     write(this.w, v);
+    return this;
+  }
+  /** Appends bytes that are already canonical MessagePack (a node taken from another encoding, say). */
+  raw(v: Uint8Array): this {
+    this.w.bytes(v);
     return this;
   }
   finish(): Uint8Array {

@@ -27,6 +27,11 @@ export class MsgpackReader {
     return this.pos >= this.b.length;
   }
 
+  /** The bytes not read yet, as a view of the reader's buffer. */
+  rest(): Uint8Array {
+    return this.b.subarray(this.pos);
+  }
+
   private need(n: number): void {
     if (this.pos + n > this.b.length) throw new MsgpackShapeError('truncated');
   }

@@ -12,9 +12,9 @@ import { buildSelection, type Selection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
 import { walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents, type BatchLimits } from './batcher.ts';
-import { decodeEvents } from './scan-events.ts';
+import { decodeEvents, encodeEvents } from './scan-events.ts';
 import { BatchUploader } from './upload-batch.ts';
-import { TreeAssembler } from './tree-assembler.ts';
+import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
 import { writeSnapshot } from './snapshot-writer.ts';
 
 export interface LocalBackupOptions {
@@ -35,7 +35,8 @@ export async function backupLocally(repo: Repository, workers: Sealer & ContentS
   const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
   for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
     const { events } = await uploader.process(decodeEvents(batch.events, `batch ${batch.seq}`));
-    for (const e of events) await assembler.push(e);
+    // Through the bytes, as the finalizer gets the uploaders' fragments.
+    for (const e of decodeAssemblyEvents(encodeEvents(events), `batch ${batch.seq}`)) await assembler.push(e);
   }
   return writeSnapshot(repo, writer, assembler, {
     startedMs,

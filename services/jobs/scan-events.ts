@@ -26,18 +26,29 @@
  *   ["x", path, code, msg] an entry that could not be backed up
  */
 import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
-import { readWhole } from '../codec/msgpack-reader.ts';
+import { readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
 import { compareNames, readNode, writeNode, type TreeNode } from '../repo/tree.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
-export type ScanEvent =
-  | { readonly t: 'd'; readonly node: TreeNode }
+/** A scan event whose nodes are of type N: decoded objects (ScanEvent), or their bytes for the finalizer. */
+export type ScanEventOf<N> =
+  | { readonly t: 'd'; readonly node: N }
   | { readonly t: 'e' }
-  | { readonly t: 'f'; readonly node: TreeNode; readonly path?: string | undefined }
-  | { readonly t: 'o'; readonly node: TreeNode }
-  | { readonly t: 'u'; readonly node: TreeNode; readonly counts: SubtreeCounts }
+  | { readonly t: 'f'; readonly node: N; readonly path?: string | undefined }
+  | { readonly t: 'o'; readonly node: N }
+  | { readonly t: 'u'; readonly node: N; readonly counts: SubtreeCounts }
   | { readonly t: 'k'; readonly tree: Uint8Array; readonly first: number; readonly count: number; readonly counts: SubtreeCounts }
   | { readonly t: 'x'; readonly path: string; readonly code: string; readonly message: string };
+
+export type ScanEvent = ScanEventOf<TreeNode>;
+
+/** How decodeEventsWith reads a node, and whether one has a subtree (a "u" event's must). */
+export interface NodeDecoding<N> {
+  read(r: MsgpackReader, what: string): N;
+  hasSubtree(node: N): boolean;
+}
+
+const treeNodes: NodeDecoding<TreeNode> = { read: readNode, hasSubtree: (n) => n.subtree instanceof Uint8Array };
 
 /** What an unchanged subtree holds below its directory, for the snapshot summary and progress. */
 export interface SubtreeCounts {
@@ -130,10 +141,16 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
 /**
  * Decodes a batch of scan events. Read in place with MsgpackReader, as tree
  * blobs are: every file record of a backup passes through here twice (the
- * uploader and the finalizer). Fields after the ones an event kind defines
- * are skipped, so a later version may add some.
+ * uploader decodes its nodes, the finalizer keeps them as bytes). Fields
+ * after the ones an event kind defines are skipped, so a later version may
+ * add some.
  */
 export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
+  return decodeEventsWith(bytes, what, treeNodes);
+}
+
+/** decodeEvents with nodes read by `nodes`. */
+export function decodeEventsWith<N>(bytes: Uint8Array, what: string, nodes: NodeDecoding<N>): ScanEventOf<N>[] {
   const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, { cause });
   return readWhole(bytes, (r) => {
     const readCounts = (): SubtreeCounts => {
@@ -142,7 +159,7 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
       if (Object.values(counts).some((c) => !Number.isSafeInteger(c) || c < 0)) throw bad();
       return counts;
     };
-    const out: ScanEvent[] = [];
+    const out: ScanEventOf<N>[] = [];
     for (let n = r.arrayHeader(); n > 0; n--) {
       const fields = r.arrayHeader();
       const need = (k: number): void => {
@@ -155,7 +172,7 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
         case 'd':
         case 'o':
           need(2);
-          out.push({ t, node: readNode(r, what) });
+          out.push({ t, node: nodes.read(r, what) });
           used = 2;
           break;
         case 'e':
@@ -164,7 +181,7 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
           break;
         case 'f': {
           need(2);
-          const node = readNode(r, what);
+          const node = nodes.read(r, what);
           const path = fields >= 3 && !r.nil() ? r.str() : undefined;
           out.push({ t: 'f', node, path });
           used = Math.min(fields, 3);
@@ -172,9 +189,9 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
         }
         case 'u': {
           need(3);
-          const node = readNode(r, what);
+          const node = nodes.read(r, what);
           const counts = readCounts();
-          if (!(node.subtree instanceof Uint8Array)) throw bad();
+          if (!nodes.hasSubtree(node)) throw bad();
           out.push({ t: 'u', node, counts });
           used = 3;
           break;

@@ -9,7 +9,7 @@ import { buildSelection } from '../repo/selection.ts';
 import { walkSource, walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents } from './batcher.ts';
 import { comparePositions, decodeEvents, encodeEvents, EXIT, type ScanEvent } from './scan-events.ts';
-import { TreeAssembler } from './tree-assembler.ts';
+import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
 import { RepoWriter } from '../repo/repo-writer.ts';
 import { InlineSealer } from '../repo/sealer.ts';
 
@@ -63,9 +63,9 @@ describe('scan batches and resume', () => {
     const a = new TreeAssembler(repo, new RepoWriter(repo, new InlineSealer()));
     const node = (name: string, type: 'f' | 'd') => ({ name, type, mode: 0o644, uid: 0, gid: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, inode: 1n, device: 1n, nlink: 1, content: type === 'f' ? [] : undefined });
     const file = (name: string): ScanEvent => ({ t: 'f', node: node(name, 'f') });
-    await a.push({ t: 'd', node: node('', 'd') });
-    await a.push(file('b'));
-    await a.push(file('b'));
-    await expect(a.push({ t: 'e' })).rejects.toMatchObject({ code: 'jobs.inconsistent-scan' });
+    const [enter, first, again] = decodeAssemblyEvents(encodeEvents([{ t: 'd', node: node('', 'd') }, file('b'), file('b'), { t: 'e' }]), 'test events');
+    await a.push(enter!);
+    await a.push(first!);
+    await expect(a.push(again!)).rejects.toMatchObject({ code: 'jobs.inconsistent-scan' });
   });
 });

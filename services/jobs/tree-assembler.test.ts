@@ -7,8 +7,8 @@ import { InlineSealer } from '../repo/sealer.ts';
 import { BlobType } from '../repo/blob.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
 import { decodeTree, encodeTree, NodeType, type TreeNode } from '../repo/tree.ts';
-import { TreeAssembler } from './tree-assembler.ts';
-import type { ScanEvent } from './scan-events.ts';
+import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
+import { encodeEvents, type ScanEvent } from './scan-events.ts';
 
 const node = (name: string, type: TreeNode['type'], size = 0): TreeNode => ({
   name, type, mode: 0o644, uid: 1, gid: 1, size, atimeNs: 1n, mtimeNs: 2n, ctimeNs: 3n, inode: 4n, device: 5n, nlink: 1,
@@ -32,7 +32,7 @@ describe('tree assembler', () => {
   const assemble = async (events: ScanEvent[]) => {
     const writer = new RepoWriter(repo, new InlineSealer());
     const a = new TreeAssembler(repo, writer);
-    for (const e of events) await a.push(e);
+    for (const e of decodeAssemblyEvents(encodeEvents(events), 'test events')) await a.push(e);
     await writer.flush();
     return a;
   };
@@ -51,6 +51,28 @@ describe('tree assembler', () => {
     expect(nodes.map((n) => n.name)).toEqual(['a', 'bb', 'c']);
     expect(nodes[2]).toEqual({ ...parentNodes[2], birthtimeNs: undefined, linkTarget: undefined, rdev: undefined, hash: undefined, subtree: undefined });
     expect(a.summary).toMatchObject({ files: 3, bytes: 45 });
+  });
+
+  it('stores each listing as encodeTree would, byte for byte', async () => {
+    const sub = node('sub', NodeType.Dir);
+    const a = await assemble([
+      root,
+      { t: 'k', tree: parent, first: 0, count: 3, counts: counts(3, 60) },
+      { t: 'd', node: sub },
+      { t: 'f', node: { ...node('x', NodeType.File, 3), content: [new Uint8Array(32).fill(1)], hash: -7n } },
+      { t: 'o', node: { ...node('y', NodeType.Symlink), linkTarget: 'x' } },
+      { t: 'e' },
+      { t: 'e' },
+    ]);
+    const top = await repo.readBlob(a.rootTree(), BlobType.Tree);
+    const nodes = decodeTree(top);
+    expect(Buffer.from(top).equals(encodeTree(nodes))).toBe(true);
+    expect(nodes.map((n) => n.name)).toEqual(['a', 'b', 'c', 'sub']);
+    const below = await repo.readBlob(nodes[3]!.subtree!, BlobType.Tree);
+    expect(Buffer.from(below).equals(encodeTree(decodeTree(below)))).toBe(true);
+    expect(decodeTree(below).map((n) => n.name)).toEqual(['x', 'y']);
+    expect(nodes[3]).toEqual({ ...sub, subtree: nodes[3]!.subtree, birthtimeNs: undefined, linkTarget: undefined, rdev: undefined, hash: undefined });
+    expect(a.summary).toMatchObject({ files: 4, dirs: 1, others: 1, bytes: 63 });
   });
 
   it('refuses a run past the end of its tree, or from a tree the repository lacks', async () => {

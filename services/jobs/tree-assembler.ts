@@ -1,20 +1,41 @@
 /**
  * Replays the scan event stream (all batches, in order, content filled in)
  * and stores one tree blob per directory, bottom-up. Memory is one open
- * directory per level of depth, plus the repository's bounded cache of the
- * parent snapshot's trees that "k" events copy from: a job of any size
- * never needs the whole tree in memory.
+ * directory per level of depth, plus a few of the parent snapshot's trees
+ * that "k" events copy from: a job of any size never needs the whole tree
+ * in memory.
+ *
+ * Nodes stay the canonical bytes they arrive as (NodeBytes): a directory's
+ * listing is the concatenation of its entries' bytes, and a kept run is a
+ * copy of the parent tree's. Decoding every node into an object only to
+ * encode it again took most of this work (and of a backup after a small
+ * change, where most entries come in kept runs).
  */
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
-import { compareNames, encodeTree, type TreeNode } from '../repo/tree.ts';
+import { compareNames } from '../repo/tree.ts';
+import { readNodeBytes, withSubtree, type NodeBytes } from '../repo/node-bytes.ts';
+import { decodeVersion1List } from '../repo/version1-list.ts';
+import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
 import { blobId } from '../crypto/tenant-keys.ts';
+import { idKey, toHex } from '../repo/ids.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
-import { addCounts, addSubtree, type ScanEvent } from './scan-events.ts';
+import { addCounts, addSubtree, decodeEventsWith, type NodeDecoding, type ScanEventOf } from './scan-events.ts';
 
 const MAX_RECORDED_ERRORS = 100;
+/** Parent trees kept for kept runs: a changed directory's runs all come from its one parent tree. */
+const KEPT_TREES = 16;
+
+export type AssemblyEvent = ScanEventOf<NodeBytes>;
+
+const nodeBytes: NodeDecoding<NodeBytes> = { read: readNodeBytes, hasSubtree: (n) => n.hasSubtree };
+
+/** Decodes a batch of scan events (a fragment's) for TreeAssembler.push. */
+export function decodeAssemblyEvents(bytes: Uint8Array, what: string): AssemblyEvent[] {
+  return decodeEventsWith(bytes, what, nodeBytes);
+}
 
 export interface AssemblySummary {
   files: number;
@@ -26,8 +47,13 @@ export interface AssemblySummary {
 }
 
 interface OpenDir {
-  readonly meta: TreeNode;
-  readonly nodes: TreeNode[];
+  /** The directory's own node (a copy: the fragment it came in need not stay in memory). */
+  readonly meta: NodeBytes;
+  /** Its entries' bytes so far, in name order. */
+  readonly listing: CanonicalWriter;
+  count: number;
+  /** Name of the last entry, which the next must sort after. */
+  last: string | undefined;
 }
 
 export class TreeAssembler {
@@ -36,6 +62,7 @@ export class TreeAssembler {
   private root: Uint8Array | undefined;
   private readonly repo: Repository;
   private readonly writer: RepoWriter;
+  private readonly keptTrees = new Map<string, NodeBytes[]>();
 
   constructor(repo: Repository, writer: RepoWriter) {
     this.repo = repo;
@@ -46,20 +73,20 @@ export class TreeAssembler {
     return new FerryError('jobs.inconsistent-scan', `the scan event stream is inconsistent (${msg}); the source probably changed while a scan resumed; run the backup again`);
   }
 
-  async push(e: ScanEvent): Promise<void> {
+  async push(e: AssemblyEvent): Promise<void> {
     if (this.root) throw this.inconsistent('events after the root closed');
     const top = this.stack.at(-1);
     switch (e.t) {
       case 'd':
-        this.stack.push({ meta: e.node, nodes: [] });
+        this.stack.push({ meta: { ...e.node, bytes: e.node.bytes.slice() }, listing: new CanonicalWriter(4096), count: 0, last: undefined });
         return;
       case 'e': {
         const dir = this.stack.pop();
         if (!dir) throw this.inconsistent('exit without enter');
-        const id = await this.storeTree(dir.nodes);
+        const id = await this.storeTree(dir);
         const parent = this.stack.at(-1);
         if (parent) {
-          parent.nodes.push({ ...dir.meta, subtree: id });
+          this.append(parent, dir.meta.name, withSubtree(dir.meta, id, 'a directory of the scan'));
           this.summary.dirs++;
         } else {
           this.root = id;
@@ -68,28 +95,27 @@ export class TreeAssembler {
       }
       case 'f':
         if (!top) throw this.inconsistent('file outside any directory');
-        if (e.node.content === undefined) throw this.inconsistent(`file ${e.node.name} has no content`);
-        top.nodes.push(e.node);
+        if (!e.node.hasContent) throw this.inconsistent(`file ${e.node.name} has no content`);
+        this.append(top, e.node.name, e.node.bytes);
         this.summary.files++;
         this.summary.bytes += e.node.size;
         return;
       case 'u':
         if (!top) throw this.inconsistent('directory outside any directory');
-        top.nodes.push(e.node);
+        this.append(top, e.node.name, e.node.bytes);
         addSubtree(this.summary, e.counts);
         return;
       case 'k': {
         if (!top) throw this.inconsistent('kept entries outside any directory');
-        // loadTree's cache serves a directory's later runs from the same tree.
-        const from = await this.repo.loadTree(e.tree);
+        const from = await this.keptTree(e.tree);
         if (e.first + e.count > from.length) throw this.inconsistent(`kept entries ${e.first}..${e.first + e.count - 1} of a ${from.length}-entry tree`);
-        for (let i = e.first; i < e.first + e.count; i++) top.nodes.push(from[i]!);
+        for (let i = e.first; i < e.first + e.count; i++) this.append(top, from[i]!.name, from[i]!.bytes);
         addCounts(this.summary, e.counts);
         return;
       }
       case 'o':
         if (!top) throw this.inconsistent('entry outside any directory');
-        top.nodes.push(e.node);
+        this.append(top, e.node.name, e.node.bytes);
         this.summary.others++;
         return;
       case 'x':
@@ -98,11 +124,30 @@ export class TreeAssembler {
     }
   }
 
-  private async storeTree(nodes: TreeNode[]): Promise<Uint8Array> {
-    for (let i = 1; i < nodes.length; i++) {
-      if (compareNames(nodes[i - 1]!.name, nodes[i]!.name) >= 0) throw this.inconsistent(`entries out of order or duplicated at ${nodes[i]!.name}`);
+  private append(dir: OpenDir, name: string, bytes: Uint8Array): void {
+    if (dir.last !== undefined && compareNames(dir.last, name) >= 0) throw this.inconsistent(`entries out of order or duplicated at ${name}`);
+    dir.listing.raw(bytes);
+    dir.count++;
+    dir.last = name;
+  }
+
+  /** A parent tree's nodes as bytes (views of its decrypted blob), from a small cache. */
+  private async keptTree(id: Uint8Array): Promise<NodeBytes[]> {
+    const k = idKey(id);
+    let nodes = this.keptTrees.get(k);
+    if (nodes === undefined) {
+      const what = `tree ${toHex(id)}`;
+      nodes = decodeVersion1List(await this.repo.readBlob(id, BlobType.Tree), 'nodes', (r) => readNodeBytes(r, what), 'tree', what);
+      if (this.keptTrees.size >= KEPT_TREES) this.keptTrees.delete(this.keptTrees.keys().next().value!);
+      this.keptTrees.set(k, nodes);
     }
-    const bytes = encodeTree(nodes);
+    return nodes;
+  }
+
+  /** Encodes the listing as encodeTree() would (the same bytes: its entries are canonical) and stores it. */
+  private async storeTree(dir: OpenDir): Promise<Uint8Array> {
+    const listing = dir.listing.finish();
+    const bytes = new CanonicalWriter(listing.length + 16).mapHeader(2).str('v').int(1).str('nodes').arrayHeader(dir.count).raw(listing).finish();
     const id = blobId(this.repo.keys.idKey, bytes);
     await this.writer.addBlob(BlobType.Tree, id, bytes);
     return id;
