@@ -30,8 +30,8 @@ import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
 import { Buckets } from '../protocol/resources.ts';
 import { RepoWriter } from '../services/repo/repo-writer.ts';
 import { adoptOrphanPacks } from '../services/repo/orphans.ts';
-import { BatchUploader } from '../services/jobs/upload-batch.ts';
-import { decodeEvents, encodeEvents } from '../services/jobs/scan-events.ts';
+import { BatchUploader, fileNodeBytes } from '../services/jobs/upload-batch.ts';
+import { decodeEventsWith, encodeEventsWith, nodeBytes } from '../services/jobs/scan-events.ts';
 import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
 import { encodeFragment } from './fragment.ts';
 import { publishJobEvent } from './job-events.ts';
@@ -65,8 +65,9 @@ export async function uploaderHandler(deps: ActorDeps) {
     if (await fragments.get(key)) return; // done before a crash lost the ack
     if (msg.redelivered) await deps.repo.loadIndex();
     const started = Date.now();
-    const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce });
-    const events = decodeEvents(v.events, `batch ${v.seq} of job ${v.jobId}`);
+    // Nodes stay bytes: the uploader appends content to them and looks at nothing else inside.
+    const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce, nodes: fileNodeBytes });
+    const events = decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes);
     // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
     const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
     const done = await reading.run(() => uploader.process(events, () => ctx.heartbeat()));
@@ -74,7 +75,7 @@ export async function uploaderHandler(deps: ActorDeps) {
     const storedBytes = writer.stats.storedBytes - storedReported;
     storedReported = writer.stats.storedBytes;
     const fragment = encodeFragment({
-      startPos: v.startPos, endPos: v.endPos, events: untouched ? v.events : encodeEvents(done.events),
+      startPos: v.startPos, endPos: v.endPos, events: untouched ? v.events : encodeEventsWith(done.events, nodeBytes),
       filesRead: uploader.reader.filesRead, newBytes: uploader.added.bytes, newBlobs: uploader.added.blobs, storedBytes, errors: done.errors,
     });
     try {

@@ -12,8 +12,8 @@ import { buildSelection, type Selection } from '../repo/selection.ts';
 import type { Snapshot } from '../repo/snapshot.ts';
 import { walkSourceInArrays } from './scan-walker.ts';
 import { batchEvents, type BatchLimits } from './batcher.ts';
-import { decodeEvents, encodeEvents } from './scan-events.ts';
-import { BatchUploader } from './upload-batch.ts';
+import { decodeEventsWith, encodeEventsWith, nodeBytes } from './scan-events.ts';
+import { BatchUploader, fileNodeBytes } from './upload-batch.ts';
 import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
 import { writeSnapshot } from './snapshot-writer.ts';
 
@@ -30,13 +30,13 @@ export interface LocalBackupOptions {
 export async function backupLocally(repo: Repository, workers: Sealer & ContentScanner, opts: LocalBackupOptions): Promise<{ id: string; snapshot: Snapshot }> {
   const startedMs = Date.now();
   const writer = new RepoWriter(repo, workers);
-  const uploader = new BatchUploader(repo, writer, workers);
+  const uploader = new BatchUploader(repo, writer, workers, { nodes: fileNodeBytes });
   const assembler = new TreeAssembler(repo, writer);
   const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
   for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
-    const { events } = await uploader.process(decodeEvents(batch.events, `batch ${batch.seq}`));
+    const { events } = await uploader.process(decodeEventsWith(batch.events, `batch ${batch.seq}`, nodeBytes));
     // Through the bytes, as the finalizer gets the uploaders' fragments.
-    for (const e of decodeAssemblyEvents(encodeEvents(events), `batch ${batch.seq}`)) await assembler.push(e);
+    for (const e of decodeAssemblyEvents(encodeEventsWith(events, nodeBytes), `batch ${batch.seq}`)) await assembler.push(e);
   }
   return writeSnapshot(repo, writer, assembler, {
     startedMs,

@@ -28,6 +28,7 @@
 import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
 import { readWhole, type MsgpackReader } from '../codec/msgpack-reader.ts';
 import { compareNames, readNode, writeNode, type TreeNode } from '../repo/tree.ts';
+import { readNodeBytes, type NodeBytes } from '../repo/node-bytes.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
 /** A scan event whose nodes are of type N: decoded objects (ScanEvent), or their bytes for the finalizer. */
@@ -42,13 +43,17 @@ export type ScanEventOf<N> =
 
 export type ScanEvent = ScanEventOf<TreeNode>;
 
-/** How decodeEventsWith reads a node, and whether one has a subtree (a "u" event's must). */
-export interface NodeDecoding<N> {
+/** How events' nodes of type N are read and written, and whether one has a subtree (a "u" event's must). */
+export interface NodeCodec<N> {
   read(r: MsgpackReader, what: string): N;
+  write(w: CanonicalWriter, node: N): void;
   hasSubtree(node: N): boolean;
 }
 
-const treeNodes: NodeDecoding<TreeNode> = { read: readNode, hasSubtree: (n) => n.subtree instanceof Uint8Array };
+/** Nodes as objects: what the scanner builds and tests write. */
+export const treeNodes: NodeCodec<TreeNode> = { read: readNode, write: writeNode, hasSubtree: (n) => n.subtree instanceof Uint8Array };
+/** Nodes as their canonical bytes: what uploaders and the finalizer pass on without looking inside. */
+export const nodeBytes: NodeCodec<NodeBytes> = { read: readNodeBytes, write: (w, n) => void w.raw(n.bytes), hasSubtree: (n) => n.hasSubtree };
 
 /** What an unchanged subtree holds below its directory, for the snapshot summary and progress. */
 export interface SubtreeCounts {
@@ -105,20 +110,25 @@ export function comparePositions(a: Position, b: Position): number {
 }
 
 export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
+  return encodeEventsWith(events, treeNodes);
+}
+
+/** encodeEvents with nodes written by `nodes`. */
+export function encodeEventsWith<N>(events: readonly ScanEventOf<N>[], nodes: NodeCodec<N>): Uint8Array {
   const w = new CanonicalWriter().arrayHeader(events.length);
   for (const e of events) {
     switch (e.t) {
       case 'd':
       case 'o':
         w.arrayHeader(2).str(e.t);
-        writeNode(w, e.node);
+        nodes.write(w, e.node);
         break;
       case 'e':
         w.arrayHeader(1).str('e');
         break;
       case 'u':
         w.arrayHeader(3).str('u');
-        writeNode(w, e.node);
+        nodes.write(w, e.node);
         writeCounts(w, e.counts);
         break;
       case 'k':
@@ -127,7 +137,7 @@ export function encodeEvents(events: readonly ScanEvent[]): Uint8Array {
         break;
       case 'f':
         w.arrayHeader(e.path === undefined ? 2 : 3).str('f');
-        writeNode(w, e.node);
+        nodes.write(w, e.node);
         if (e.path !== undefined) w.str(e.path);
         break;
       case 'x':
@@ -150,7 +160,7 @@ export function decodeEvents(bytes: Uint8Array, what: string): ScanEvent[] {
 }
 
 /** decodeEvents with nodes read by `nodes`. */
-export function decodeEventsWith<N>(bytes: Uint8Array, what: string, nodes: NodeDecoding<N>): ScanEventOf<N>[] {
+export function decodeEventsWith<N>(bytes: Uint8Array, what: string, nodes: NodeCodec<N>): ScanEventOf<N>[] {
   const bad = (cause?: unknown) => new FerryError('jobs.bad-events', `${what} holds malformed scan events`, { cause });
   return readWhole(bytes, (r) => {
     const readCounts = (): SubtreeCounts => {

@@ -22,15 +22,13 @@ import { blobId } from '../crypto/tenant-keys.ts';
 import { idKey, toHex } from '../repo/ids.ts';
 import type { SnapshotError } from '../repo/snapshot.ts';
 import { FerryError } from '../../protocol/errors.ts';
-import { addCounts, addSubtree, decodeEventsWith, type NodeDecoding, type ScanEventOf } from './scan-events.ts';
+import { addCounts, addSubtree, decodeEventsWith, nodeBytes, type ScanEventOf } from './scan-events.ts';
 
 const MAX_RECORDED_ERRORS = 100;
 /** Parent trees kept for kept runs: a changed directory's runs all come from its one parent tree. */
 const KEPT_TREES = 16;
 
 export type AssemblyEvent = ScanEventOf<NodeBytes>;
-
-const nodeBytes: NodeDecoding<NodeBytes> = { read: readNodeBytes, hasSubtree: (n) => n.hasSubtree };
 
 /** Decodes a batch of scan events (a fragment's) for TreeAssembler.push. */
 export function decodeAssemblyEvents(bytes: Uint8Array, what: string): AssemblyEvent[] {

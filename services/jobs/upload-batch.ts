@@ -17,7 +17,8 @@ import { sameId } from '../repo/ids.ts';
 import { QuickXorHash, hash64 } from '../hash/quickxor.ts';
 import { Semaphore } from '../storage/semaphore.ts';
 import { errorCode, errorMessage } from '../repo/error-text.ts';
-import type { ScanEvent } from './scan-events.ts';
+import type { ScanEventOf } from './scan-events.ts';
+import { withContent, type NodeBytes } from '../repo/node-bytes.ts';
 
 /**
  * Larger files are chunked in segments of about this many bytes (plus at
@@ -41,7 +42,27 @@ export interface UploadStats {
   errors: number;
 }
 
-export interface BatchUploaderOptions {
+/** What the uploader needs of a file's node, whichever way nodes are held: its size, and the node with content filled in. */
+export interface FileNodes<N> {
+  size(node: N): number;
+  withContent(node: N, size: number, content: Uint8Array[], hash: bigint): N;
+}
+
+/** Nodes as objects (tests, and callers that build events themselves). */
+export const fileTreeNodes: FileNodes<TreeNode> = {
+  size: (n) => n.size,
+  withContent: (n, size, content, hash) => ({ ...n, size, content, hash }),
+};
+
+/** Nodes as canonical bytes (the uploader actor): content is appended without decoding the rest. */
+export const fileNodeBytes: FileNodes<NodeBytes> = {
+  size: (n) => n.size,
+  withContent: (n, size, content, hash) => withContent(n, size, content, hash, `the scan's node of ${n.name}`),
+};
+
+export interface BatchUploaderOptions<N> {
+  /** How the batch's nodes are held; objects (TreeNode) unless given. */
+  readonly nodes?: FileNodes<N>;
   /**
    * Started when a batch has files to read, and awaited before it stores
    * its first blob; reading and chunking go ahead meanwhile. The uploader
@@ -52,7 +73,7 @@ export interface BatchUploaderOptions {
   readonly beforeStore?: () => Promise<void>;
 }
 
-export class BatchUploader {
+export class BatchUploader<N = TreeNode> {
   readonly reader = new ContentReader();
   /** Blobs this uploader added (not already stored): what the batch cost the repository. */
   readonly added = { blobs: 0, bytes: 0 };
@@ -64,6 +85,7 @@ export class BatchUploader {
   /** Files up to this size are one chunk, so they are read whole and stored as one blob. */
   private readonly wholeLimit: number;
   private readonly beforeStore: () => Promise<void>;
+  private readonly nodes: FileNodes<N>;
   /** Started at the batch's first file to read; stores wait for it. */
   private storeGate: Promise<void> | undefined;
   /** The gate has resolved: a chunk that arrived sealed is then stored without awaiting anything. */
@@ -75,16 +97,17 @@ export class BatchUploader {
    */
   private readonly batchErrors = new WeakSet<object>();
 
-  constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions = {}) {
+  constructor(repo: Repository, writer: RepoWriter, scanner: ContentScanner, opts: BatchUploaderOptions<N> = {}) {
     this.repo = repo;
     this.writer = writer;
     this.scanner = scanner;
     this.wholeLimit = repo.config.chunker.minSize;
     this.beforeStore = opts.beforeStore ?? (() => Promise.resolve());
+    this.nodes = opts.nodes ?? (fileTreeNodes as unknown as FileNodes<N>);
   }
 
   /** Returns the events with every readable file's content and hash filled in. */
-  async process(events: readonly ScanEvent[], onProgress?: () => void): Promise<{ events: ScanEvent[]; errors: number }> {
+  async process(events: readonly ScanEventOf<N>[], onProgress?: () => void): Promise<{ events: ScanEventOf<N>[]; errors: number }> {
     const out = events.slice();
     let errors = 0;
     const fail = (i: number, path: string, code: string, message: string): void => {
@@ -111,9 +134,10 @@ export class BatchUploader {
           () => {}, // raised below, after the reads, even if nothing gets stored
         );
       }
-      if (e.node.size <= this.wholeLimit) {
+      const size = this.nodes.size(e.node);
+      if (size <= this.wholeLimit) {
         group.push(i);
-        groupBytes += e.node.size;
+        groupBytes += size;
         if (group.length >= GROUP_FILES || groupBytes >= GROUP_BYTES) sendGroup();
         continue;
       }
@@ -200,14 +224,14 @@ export class BatchUploader {
 
   /** Reads and seals a group of one-chunk files on a worker, then stores each as one blob. */
   private async saveWhole(
-    events: readonly ScanEvent[],
+    events: readonly ScanEventOf<N>[],
     members: readonly number[],
-    out: ScanEvent[],
+    out: ScanEventOf<N>[],
     fail: (i: number, path: string, code: string, message: string) => void,
     onProgress: (() => void) | undefined,
   ): Promise<void> {
-    const files = members.map((i) => events[i] as ScanEvent & { t: 'f'; path: string });
-    const lease = await this.batchLevel(this.writer.lease(files.reduce((n, f) => n + f.node.size, 0)));
+    const files = members.map((i) => events[i] as ScanEventOf<N> & { t: 'f'; path: string });
+    const lease = await this.batchLevel(this.writer.lease(files.reduce((n, f) => n + this.nodes.size(f.node), 0)));
     try {
       const read = await this.scanner.readFiles(
         files.map((f) => f.path),
@@ -230,7 +254,7 @@ export class BatchUploader {
           fail(members[k]!, f.path, errorCode(err), errorMessage(err));
           continue;
         }
-        out[members[k]!] = { t: 'f', node: { ...f.node, size, content: size > 0 ? [r.id] : [], hash: r.hash } };
+        out[members[k]!] = { t: 'f', node: this.nodes.withContent(f.node, size, size > 0 ? [r.id] : [], r.hash) };
         onProgress?.();
       }
     } finally {
@@ -246,14 +270,15 @@ export class BatchUploader {
    * The file's content hash is merged from each segment's fold, which the
    * worker computed while it had the bytes.
    */
-  private async saveLarge(path: string, meta: TreeNode): Promise<TreeNode> {
+  private async saveLarge(path: string, meta: N): Promise<N> {
+    const metaSize = this.nodes.size(meta);
     const qx = new QuickXorHash();
     const content: Uint8Array[] = [];
     let size = 0;
     let first = true;
     const scan = async (start: number): Promise<{ seg: FileSegment; lease: PackLease }> => {
       // The lease is taken here, not by the caller: waiting for one while holding another could wait forever.
-      const lease = await this.batchLevel(this.writer.lease(Math.min(SEGMENT_BYTES, Math.max(0, meta.size - start))));
+      const lease = await this.batchLevel(this.writer.lease(Math.min(SEGMENT_BYTES, Math.max(0, metaSize - start))));
       try {
         return { seg: await this.scanner.scanSegment(path, start, SEGMENT_BYTES, { seal: lease.seal, known: this.repo.index.known.handle, sealBudget: SEGMENT_SEALED_BYTES }), lease };
       } catch (err) {
@@ -288,6 +313,6 @@ export class BatchUploader {
       pending.then(({ lease }) => this.writer.release(lease)).catch(() => {});
       throw err;
     }
-    return { ...meta, size, content, hash: hash64(qx.digest()) };
+    return this.nodes.withContent(meta, size, content, hash64(qx.digest()));
   }
 }

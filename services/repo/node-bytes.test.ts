@@ -5,7 +5,7 @@ import { CanonicalWriter, encodeCanonical } from '../codec/canonical-msgpack.ts'
 import { MsgpackReader, MsgpackShapeError } from '../codec/msgpack-reader.ts';
 import { seededRandom } from '../storage/prng.ts';
 import { NodeType, nodeToCanonical, readNode, writeNode, type TreeNode } from './tree.ts';
-import { nodeBytesOf, readNodeBytes, withSubtree } from './node-bytes.ts';
+import { nodeBytesOf, readNodeBytes, withContent, withSubtree } from './node-bytes.ts';
 
 const base: TreeNode = {
   name: 'naïve café.txt', type: NodeType.File, mode: 0o4755, uid: 70000, gid: 0, size: 5_000_000_000,
@@ -116,6 +116,23 @@ describe('nodes as bytes', () => {
       { ...base, type: NodeType.Dir, content: undefined, subtree: new Uint8Array(32) }, // replaced
     ];
     for (const d of dirs) expect(hex(withSubtree(read(canonical(d)), id, 'test dir'))).toBe(hex(canonical({ ...d, subtree: id })));
+  });
+
+  it('fills in a file\'s content as writeNode would write it', () => {
+    const ids = Array.from({ length: 17 }, (_, i) => new Uint8Array(32).fill(i));
+    const scanned = { ...base, content: undefined };
+    const cases: [TreeNode, number, Uint8Array[], bigint][] = [
+      [scanned, base.size, ids, -3n], // appended: the scan's node has neither content nor hash
+      [scanned, base.size, [], 2n ** 62n],
+      [{ ...scanned, linkTarget: 'l', rdev: 1n, birthtimeNs: 9n }, base.size, ids.slice(0, 1), 0n], // 15 keys: 17 with content and hash
+      [scanned, 12, ids.slice(0, 2), 5n], // the file's size changed since the scan
+      [{ ...base, content: ids.slice(3, 4), hash: 1n }, base.size, ids.slice(0, 2), 5n], // content already there: replaced
+    ];
+    for (const [n, size, content, hash] of cases) {
+      const got = withContent(read(canonical(n)), size, content, hash, 'test file');
+      expect(hex(got.bytes)).toBe(hex(canonical({ ...n, size, content, hash })));
+      expect(got).toMatchObject({ name: n.name, size, hasContent: true, hasHash: true });
+    }
   });
 
   it('agrees with readNode and writeNode on random nodes', () => {

@@ -21,6 +21,7 @@ export interface NodeBytes {
   readonly type: NodeType;
   readonly size: number;
   readonly hasContent: boolean;
+  readonly hasHash: boolean;
   readonly hasSubtree: boolean;
   /** The canonical encoding; may be a view into the caller's buffer. */
   readonly bytes: Uint8Array;
@@ -32,7 +33,7 @@ export function readNodeBytes(r: MsgpackReader, what: string): NodeBytes {
   const skim = skimCanonical(rest);
   if (skim !== undefined) {
     r.pos += skim.end;
-    return { name: skim.name, type: skim.type, size: skim.size, hasContent: skim.hasContent, hasSubtree: skim.hasSubtree, bytes: rest.subarray(0, skim.end) };
+    return { name: skim.name, type: skim.type, size: skim.size, hasContent: skim.hasContent, hasHash: skim.hasHash, hasSubtree: skim.hasSubtree, bytes: rest.subarray(0, skim.end) };
   }
   return nodeBytesOf(readNode(r, what));
 }
@@ -41,7 +42,18 @@ export function readNodeBytes(r: MsgpackReader, what: string): NodeBytes {
 export function nodeBytesOf(n: TreeNode): NodeBytes {
   const w = new CanonicalWriter(256);
   writeNode(w, n);
-  return { name: n.name, type: n.type, size: n.size, hasContent: n.content !== undefined, hasSubtree: n.subtree !== undefined, bytes: w.finish() };
+  return { name: n.name, type: n.type, size: n.size, hasContent: n.content !== undefined, hasHash: n.hash !== undefined, hasSubtree: n.subtree !== undefined, bytes: w.finish() };
+}
+
+/** File node `file` with its size, content and hash set, as NodeBytes. */
+export function withContent(file: NodeBytes, size: number, content: readonly Uint8Array[], hash: bigint, what: string): NodeBytes {
+  const r = new MsgpackReader(file.bytes);
+  if (size !== file.size || file.hasContent || file.hasHash || file.hasSubtree) return nodeBytesOf({ ...readNode(r, what), size, content, hash });
+  // "c" and "h" sort after every key a file node from a scan has.
+  const count = r.mapHeader();
+  const w = new CanonicalWriter(file.bytes.length + 48 + 35 * content.length).mapHeader(count + 2).raw(file.bytes.subarray(r.pos)).str('c').arrayHeader(content.length);
+  for (const id of content) w.bin(id);
+  return { ...file, hasContent: true, hasHash: true, bytes: w.str('h').int(hash).finish() };
 }
 
 /** The canonical encoding of directory node `dir` with its subtree set to `id`. */
@@ -64,7 +76,7 @@ const { utf8Slice } = Buffer.prototype as unknown as { utf8Slice: (this: Uint8Ar
 /** A node's keys in canonical order (writeNode's), coded as MsgpackReader.keyCode codes them. */
 const KEY_CODES = [0x6e, 0x74, 0x6d, 0x75, 0x67, 0x73, 0x6174, 0x6d74, 0x6374, 0x6274, 0x69, 0x6476, 0x6e6c, 0x6c74, 0x7264, 0x63, 0x68, 0x7374];
 /** Positions in that order of the keys the skim treats specially. */
-const K = { n: 0, t: 1, m: 2, u: 3, g: 4, s: 5, nl: 12, lt: 13, c: 15, st: 17 } as const;
+const K = { n: 0, t: 1, m: 2, u: 3, g: 4, s: 5, nl: 12, lt: 13, c: 15, h: 16, st: 17 } as const;
 /** The keys readNode requires: n t m u g s at mt ct i dv nl. */
 const REQUIRED = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12].reduce((m, k) => m | (1 << k), 0);
 /** Keys readNode reads as numbers, which it refuses beyond 2^53; the rest are bigints. */
@@ -77,6 +89,7 @@ interface Skim {
   readonly type: NodeType;
   readonly size: number;
   readonly hasContent: boolean;
+  readonly hasHash: boolean;
   readonly hasSubtree: boolean;
 }
 
@@ -233,5 +246,5 @@ function skimCanonical(b: Uint8Array): Skim | undefined {
     }
   }
   if ((seen & REQUIRED) !== REQUIRED || name === undefined || type === undefined) return undefined;
-  return { end: c.p, name, type, size, hasContent: (seen & (1 << K.c)) !== 0, hasSubtree: (seen & (1 << K.st)) !== 0 };
+  return { end: c.p, name, type, size, hasContent: (seen & (1 << K.c)) !== 0, hasHash: (seen & (1 << K.h)) !== 0, hasSubtree: (seen & (1 << K.st)) !== 0 };
 }
