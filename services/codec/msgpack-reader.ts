@@ -27,9 +27,9 @@ export class MsgpackReader {
     return this.pos >= this.b.length;
   }
 
-  /** The bytes not read yet, as a view of the reader's buffer. */
-  rest(): Uint8Array {
-    return this.b.subarray(this.pos);
+  /** The buffer the reader reads (its position is `pos`), for callers that scan a value themselves. */
+  get bytes(): Uint8Array {
+    return this.b;
   }
 
   private need(n: number): void {

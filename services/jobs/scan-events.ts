@@ -31,7 +31,7 @@ import { compareNames, readNode, writeNode, type TreeNode } from '../repo/tree.t
 import { readNodeBytes, type NodeBytes } from '../repo/node-bytes.ts';
 import { FerryError } from '../../protocol/errors.ts';
 
-/** A scan event whose nodes are of type N: decoded objects (ScanEvent), or their bytes for the finalizer. */
+/** A scan event whose nodes are of type N: decoded objects (ScanEvent), or their bytes (uploaders and the finalizer). */
 export type ScanEventOf<N> =
   | { readonly t: 'd'; readonly node: N }
   | { readonly t: 'e' }
@@ -151,7 +151,7 @@ export function encodeEventsWith<N>(events: readonly ScanEventOf<N>[], nodes: No
 /**
  * Decodes a batch of scan events. Read in place with MsgpackReader, as tree
  * blobs are: every file record of a backup passes through here twice (the
- * uploader decodes its nodes, the finalizer keeps them as bytes). Fields
+ * uploader and the finalizer, both of which keep nodes as bytes). Fields
  * after the ones an event kind defines are skipped, so a later version may
  * add some.
  */

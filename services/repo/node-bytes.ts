@@ -29,13 +29,10 @@ export interface NodeBytes {
 
 /** Reads one node map at the reader's position, as NodeBytes. */
 export function readNodeBytes(r: MsgpackReader, what: string): NodeBytes {
-  const rest = r.rest();
-  const skim = skimCanonical(rest);
-  if (skim !== undefined) {
-    r.pos += skim.end;
-    return { name: skim.name, type: skim.type, size: skim.size, hasContent: skim.hasContent, hasHash: skim.hasHash, hasSubtree: skim.hasSubtree, bytes: rest.subarray(0, skim.end) };
-  }
-  return nodeBytesOf(readNode(r, what));
+  const skim = skimCanonical(r.bytes, r.pos);
+  if (skim === undefined) return nodeBytesOf(readNode(r, what));
+  r.pos += skim.bytes.length;
+  return skim;
 }
 
 /** A decoded node as NodeBytes. */
@@ -83,22 +80,15 @@ const REQUIRED = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12].reduce((m, k) => m | (1
 const NUMBER_KEYS = (1 << K.m) | (1 << K.u) | (1 << K.g) | (1 << K.s) | (1 << K.nl);
 const TYPES = new Map<number, NodeType>(Object.values(NodeType).map((t) => [t.charCodeAt(0), t]));
 
-interface Skim {
-  readonly end: number;
-  readonly name: string;
-  readonly type: NodeType;
-  readonly size: number;
-  readonly hasContent: boolean;
-  readonly hasHash: boolean;
-  readonly hasSubtree: boolean;
-}
-
 /** A cursor over one node's bytes; every read returns a failure value unless the bytes are in canonical form. */
 class Cursor {
   p = 0;
-  readonly b: Uint8Array;
-  constructor(b: Uint8Array) {
+  b: Uint8Array = new Uint8Array(0);
+  /** Starts over at position `p` of `b` (one cursor serves every skim: they never nest). */
+  at(b: Uint8Array, p: number): this {
     this.b = b;
+    this.p = p;
+    return this;
   }
   private u(width: number): number {
     let v = 0;
@@ -196,9 +186,18 @@ const SIGNED_BELOW = new Map([[0xd0, -32], [0xd1, -128], [0xd2, -32768]]);
 
 const KEY_INDEX = new Map<number, number>(KEY_CODES.map((k, i) => [k, i]));
 
-/** The node at the start of `b` if it is in canonical form, else undefined. */
-function skimCanonical(b: Uint8Array): Skim | undefined {
-  const c = new Cursor(b);
+const cursor = new Cursor();
+const NO_BYTES = new Uint8Array(0);
+
+/** The node at position `start` of `b` (a view of its bytes) if it is in canonical form, else undefined. */
+function skimCanonical(b: Uint8Array, start: number): NodeBytes | undefined {
+  const node = skim(cursor.at(b, start), start);
+  cursor.at(NO_BYTES, 0); // not to keep the batch alive
+  return node;
+}
+
+function skim(c: Cursor, start: number): NodeBytes | undefined {
+  const b = c.b;
   const count = c.len(0x80, 15, -1, 0xde, 0xdf);
   if (count < 0) return undefined;
   let name: string | undefined;
@@ -246,5 +245,5 @@ function skimCanonical(b: Uint8Array): Skim | undefined {
     }
   }
   if ((seen & REQUIRED) !== REQUIRED || name === undefined || type === undefined) return undefined;
-  return { end: c.p, name, type, size, hasContent: (seen & (1 << K.c)) !== 0, hasHash: (seen & (1 << K.h)) !== 0, hasSubtree: (seen & (1 << K.st)) !== 0 };
+  return { name, type, size, hasContent: (seen & (1 << K.c)) !== 0, hasHash: (seen & (1 << K.h)) !== 0, hasSubtree: (seen & (1 << K.st)) !== 0, bytes: b.subarray(start, c.p) };
 }
