@@ -20,8 +20,8 @@ import { blobId } from '../crypto/tenant-keys.ts';
 import type { ContentScanner, ScanOptions, SealSpec } from '../repo/content.ts';
 import { buildSelection } from '../repo/selection.ts';
 import { walkSource } from './scan-walker.ts';
-import { BatchUploader } from './upload-batch.ts';
-import type { ScanEvent } from './scan-events.ts';
+import { BatchUploader, fileNodeBytes } from './upload-batch.ts';
+import { decodeEvents, decodeEventsWith, encodeEvents, encodeEventsWith, nodeBytes, type ScanEvent } from './scan-events.ts';
 
 const chunker = { minSize: 64 * 1024, avgSize: 128 * 1024, maxSize: 512 * 1024 };
 
@@ -173,6 +173,17 @@ describe('BatchUploader and chunks the known-blobs filter claims', () => {
       const parts = await Promise.all((e.node.content ?? []).map((id) => repo.readBlob(id)));
       expect(Buffer.concat(parts).equals(bytes)).toBe(true);
     }
+  });
+
+  it('fills in the same nodes whether it holds them as objects or as bytes', async () => {
+    const { repo, events } = await setUp('as-bytes');
+    const asObjects = await new BatchUploader(repo, new RepoWriter(repo, new InlineSealer()), claimsAll(repo)).process(events);
+    const asBytes = await new BatchUploader(repo, new RepoWriter(repo, new InlineSealer()), claimsAll(repo), { nodes: fileNodeBytes }).process(
+      decodeEventsWith(encodeEvents(events), 'scan', nodeBytes),
+    );
+    const bytes = encodeEventsWith(asBytes.events, nodeBytes);
+    expect(Buffer.from(bytes).equals(encodeEvents(asObjects.events))).toBe(true);
+    expect(decodeEvents(bytes, 'result').filter((e) => e.t === 'f' && e.node.content !== undefined)).toHaveLength(2);
   });
 
   it('fails only the file whose bytes changed between the scan and the second read', async () => {

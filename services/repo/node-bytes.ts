@@ -1,9 +1,10 @@
 /**
  * Tree nodes kept as the bytes a tree blob holds, for code that passes
- * nodes along without looking inside them: the finalizer builds every tree
- * of a backup from the nodes in the uploaders' fragments and from runs of
- * the parent's trees, and decoding each node into an object (five BigInts,
- * an array of IDs, strings) only to encode it again was most of its work.
+ * nodes along without looking inside them: uploaders append a file's
+ * content to the node the scanner wrote, and the finalizer builds every
+ * tree of a backup from the nodes in the uploaders' fragments and from runs
+ * of the parent's trees. Neither needs each node decoded into an object
+ * (five BigInts, an array of IDs, strings) only to encode it again.
  *
  * Contract: `bytes` is always the canonical encoding (writeNode's bytes) of
  * the node that readNode would decode from the input. Input already in that
@@ -66,7 +67,7 @@ export function withSubtree(dir: NodeBytes, id: Uint8Array, what: string): Uint8
   return new CanonicalWriter(dir.bytes.length + 48).mapHeader(count + 1).raw(dir.bytes.subarray(r.pos)).str('st').bin(id).finish();
 }
 
-/* ---- The canonical check: one pass over the bytes, no objects but the name. ---- */
+/* ---- The canonical check: one pass over the bytes, allocating only the result, its view and the name. ---- */
 
 const { utf8Slice } = Buffer.prototype as unknown as { utf8Slice: (this: Uint8Array, start: number, end: number) => string };
 
