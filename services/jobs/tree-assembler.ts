@@ -8,8 +8,8 @@
  * Nodes stay the canonical bytes they arrive as (NodeBytes): a directory's
  * listing is the concatenation of its entries' bytes, and a kept run is a
  * copy of the parent tree's. Decoding every node into an object only to
- * encode it again took most of this work (and of a backup after a small
- * change, where most entries come in kept runs).
+ * encode it again was work and garbage for nothing (docs/BENCHMARKS.md has
+ * what leaving it out measured).
  */
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
