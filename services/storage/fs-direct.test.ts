@@ -1,13 +1,11 @@
 import { constants, readFileSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadContentAddon } from '../repo/content-addon.ts';
 import { describeStorageConformance, patternBytes, rejection } from './conformance.ts';
 import { DIRECT_ALIGN, STAGE_BYTES, StagePool, type AlignedAlloc } from './fs-direct.ts';
-import { diskProblems, fsWithHandles, makeFsFixture, patchHandle, sysError } from './fs-fixture.ts';
+import { diskProblems, fsWithHandles, makeFsFixture, patchHandle, sysError, useTempDir } from './fs-fixture.ts';
 import { FsStorage } from './fs.ts';
 import { StorageErrorCode } from './storage.ts';
 
@@ -21,17 +19,7 @@ const isDirect = (flags: string | number): boolean => typeof flags === 'number' 
 describeStorageConformance('FsStorage with direct writes', () => makeFsFixture(undefined, { alignedAlloc }));
 
 describe('FsStorage direct writes', () => {
-  let parent: string;
-  let root: string;
-
-  beforeEach(async () => {
-    parent = await mkdtemp(path.join(tmpdir(), 'ferry-direct-'));
-    root = path.join(parent, 'repo');
-  });
-
-  afterEach(async () => {
-    await rm(parent, { recursive: true, force: true });
-  });
+  const scratch = useTempDir('ferry-direct-');
 
   /** Pieces of awkward sizes that span several stages and end off the block. */
   const pieces = (): Uint8Array[] => [1, 4095, 4097, STAGE_BYTES - 3, 3 * STAGE_BYTES + 17, 0, 12_345].map((n, i) => patternBytes(n, i + 1));
@@ -55,7 +43,7 @@ describe('FsStorage direct writes', () => {
       opened.push({ file: path.basename(file), direct: isDirect(flags) });
       return fh;
     });
-    const s = await FsStorage.create(root, { fs, alignedAlloc });
+    const s = await FsStorage.create(scratch.root, { fs, alignedAlloc });
     const w = await s.writer();
     expect(w.gathers).toBe(true);
     const parts = pieces();
@@ -64,10 +52,10 @@ describe('FsStorage direct writes', () => {
     await Promise.all(writes);
     for (const p of parts) p.fill(0xee);
     await w.commit('data/ab/pack');
-    expect(Buffer.from(readFileSync(path.join(root, 'data/ab/pack'))).equals(Buffer.concat(pieces()))).toBe(true);
+    expect(Buffer.from(readFileSync(path.join(scratch.root, 'data/ab/pack'))).equals(Buffer.concat(pieces()))).toBe(true);
     await s.save('index/x', patternBytes(10, 9));
     expect(opened.filter((o) => o.file.startsWith('.tmp-')).map((o) => o.direct)).toEqual([true, false]);
-    expect(diskProblems(root)).toEqual([]);
+    expect(diskProblems(scratch.root)).toEqual([]);
   });
 
   it('goes through the page cache when the filesystem refuses O_DIRECT at open, and stops asking', async () => {
@@ -80,7 +68,7 @@ describe('FsStorage direct writes', () => {
         return nodeFs.open(file, flags, mode);
       }) as never,
     };
-    const s = await FsStorage.create(root, { fs, alignedAlloc });
+    const s = await FsStorage.create(scratch.root, { fs, alignedAlloc });
     for (const name of ['a', 'b']) {
       const w = await s.writer();
       expect(w.gathers).toBe(false);
@@ -97,7 +85,7 @@ describe('FsStorage direct writes', () => {
       if (path.basename(file).startsWith('.tmp-')) direct.push(isDirect(flags));
       return isDirect(flags) ? patchHandle(fh, { write: () => Promise.reject(sysError('EINVAL')) }) : fh;
     });
-    const s = await FsStorage.create(root, { fs, alignedAlloc });
+    const s = await FsStorage.create(scratch.root, { fs, alignedAlloc });
     for (const name of ['a', 'b']) {
       const w = await s.writer();
       for (const p of pieces()) await w.write(p);
@@ -106,43 +94,43 @@ describe('FsStorage direct writes', () => {
     }
     // The first writer's file, reopened through the cache; the second writer never direct.
     expect(direct).toEqual([true, false, false]);
-    expect(diskProblems(root)).toEqual([]);
+    expect(diskProblems(scratch.root)).toEqual([]);
   });
 
   it('reports a full disk during a direct write at the commit, and leaves nothing behind', async () => {
     const fs = fsWithHandles((_file, flags, fh) => (isDirect(flags) ? patchHandle(fh, { write: () => Promise.reject(sysError('ENOSPC')) }) : fh));
-    const s = await FsStorage.create(root, { fs, alignedAlloc });
+    const s = await FsStorage.create(scratch.root, { fs, alignedAlloc });
     await s.save('keep', patternBytes(100, 1));
     const w = await s.writer();
     await w.write(patternBytes(2 * STAGE_BYTES, 2));
     expect((await rejection(w.commit('data/ab/pack'))).code).toBe(StorageErrorCode.NoSpace);
     await expect(s.stat('data/ab/pack')).rejects.toMatchObject({ code: StorageErrorCode.NotFound });
     expect(Buffer.from(await s.load('keep')).equals(Buffer.from(patternBytes(100, 1)))).toBe(true);
-    expect(diskProblems(root)).toEqual([]);
+    expect(diskProblems(scratch.root)).toEqual([]);
   });
 
   it('fails a write whose stage memory runs out, and leaves nothing behind', async () => {
     let given = 0;
     // The pool keeps the first buffer; the next one cannot be had.
-    const s = await FsStorage.create(root, { alignedAlloc: (size) => (given++ === 0 ? alignedAlloc(size) : undefined) });
+    const s = await FsStorage.create(scratch.root, { alignedAlloc: (size) => (given++ === 0 ? alignedAlloc(size) : undefined) });
     const w = await s.writer();
     expect((await rejection(w.write(patternBytes(STAGE_BYTES + 1, 5)))).code).toBe(StorageErrorCode.Io);
     expect((await rejection(w.commit('o'))).code).toBe(StorageErrorCode.Io);
     await expect(s.stat('o')).rejects.toMatchObject({ code: StorageErrorCode.NotFound });
-    expect(diskProblems(root)).toEqual([]);
+    expect(diskProblems(scratch.root)).toEqual([]);
   });
 
   it('discards an aborted direct writer', async () => {
-    const s = await FsStorage.create(root, { alignedAlloc });
+    const s = await FsStorage.create(scratch.root, { alignedAlloc });
     const w = await s.writer();
     await w.write(patternBytes(STAGE_BYTES + 5, 3));
     await w.abort();
     await w.abort();
-    expect(diskProblems(root)).toEqual([]);
+    expect(diskProblems(scratch.root)).toEqual([]);
   });
 
   it('writes through the page cache when no aligned memory can be had', async () => {
-    const s = await FsStorage.create(root, { alignedAlloc: () => undefined });
+    const s = await FsStorage.create(scratch.root, { alignedAlloc: () => undefined });
     const w = await s.writer();
     expect(w.gathers).toBe(false);
     await w.write(patternBytes(5000, 4));

@@ -8,6 +8,7 @@ import * as nodeFs from 'node:fs/promises';
 import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import type { StorageFixture } from './conformance.ts';
 import { FsStorage, TMP_PREFIX, type FsImpl, type FsStorageOptions } from './fs.ts';
 import type { Storage } from './storage.ts';
@@ -76,5 +77,28 @@ export function fsWithHandles(onOpen: (file: string, flags: string | number, fh:
   return {
     ...nodeFs,
     open: (async (file: string, flags: string | number, mode?: number) => onOpen(String(file), flags, await nodeFs.open(file, flags, mode))) as FsImpl['open'],
+  };
+}
+
+/**
+ * A fresh temp directory for each test of the calling suite (made in
+ * beforeEach, removed in afterEach): `parent`, and `root`, a repository
+ * path inside it that does not exist yet.
+ */
+export function useTempDir(prefix: string): { readonly parent: string; readonly root: string } {
+  let parent = '';
+  beforeEach(async () => {
+    parent = await mkdtemp(path.join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+  return {
+    get parent() {
+      return parent;
+    },
+    get root() {
+      return path.join(parent, 'repo');
+    },
   };
 }

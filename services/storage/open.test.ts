@@ -1,34 +1,25 @@
 import { statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rejection } from './conformance.ts';
 import { FsStorage } from './fs.ts';
+import { useTempDir } from './fs-fixture.ts';
 import { MemoryStorage } from './memory.ts';
 import { openStorage, UNSUPPORTED_URL } from './open.ts';
 
 describe('openStorage', () => {
-  let parent: string;
-
-  beforeEach(async () => {
-    parent = await mkdtemp(path.join(tmpdir(), 'ferry-open-'));
-  });
-
-  afterEach(async () => {
-    await rm(parent, { recursive: true, force: true });
-  });
+  const scratch = useTempDir('ferry-open-');
 
   it('opens a plain path as FsStorage', async () => {
-    const s = await openStorage(parent);
+    const s = await openStorage(scratch.parent);
     expect(s).toBeInstanceOf(FsStorage);
-    expect(s.location).toBe(`file://${parent}`);
+    expect(s.location).toBe(`file://${scratch.parent}`);
     expect((await openStorage('relative/repo')).location).toBe(`file://${path.resolve('relative/repo')}`);
   });
 
   it('opens a file:// URL, decoding escapes', async () => {
-    const dir = path.join(parent, 'with space');
+    const dir = path.join(scratch.parent, 'with space');
     const s = await openStorage(pathToFileURL(dir).href, { create: true });
     expect(s.location).toBe(`file://${dir}`);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -36,7 +27,7 @@ describe('openStorage', () => {
   });
 
   it('creates the directory only when asked', async () => {
-    const dir = path.join(parent, 'new');
+    const dir = path.join(scratch.parent, 'new');
     await openStorage(dir);
     expect(() => statSync(dir)).toThrow();
     await openStorage(dir, { create: true });
