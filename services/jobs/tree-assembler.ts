@@ -14,7 +14,7 @@
 import type { Repository } from '../repo/repository.ts';
 import type { RepoWriter } from '../repo/repo-writer.ts';
 import { BlobType } from '../repo/blob.ts';
-import { compareNames } from '../repo/tree.ts';
+import { beginTree, compareNames } from '../repo/tree.ts';
 import { readNodeBytes, withSubtree, type NodeBytes } from '../repo/node-bytes.ts';
 import { decodeVersion1List } from '../repo/version1-list.ts';
 import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
@@ -145,7 +145,7 @@ export class TreeAssembler {
   /** Encodes the listing as encodeTree() would (the same bytes: its entries are canonical) and stores it. */
   private async storeTree(dir: OpenDir): Promise<Uint8Array> {
     const listing = dir.listing.finish();
-    const bytes = new CanonicalWriter(listing.length + 16).mapHeader(2).str('v').int(1).str('nodes').arrayHeader(dir.count).raw(listing).finish();
+    const bytes = beginTree(dir.count, listing.length + 16).raw(listing).finish();
     const id = blobId(this.repo.keys.idKey, bytes);
     await this.writer.addBlob(BlobType.Tree, id, bytes);
     return id;

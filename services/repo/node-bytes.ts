@@ -45,26 +45,36 @@ export function nodeBytesOf(n: TreeNode): NodeBytes {
 
 /** File node `file` with its size, content and hash set, as NodeBytes. */
 export function withContent(file: NodeBytes, size: number, content: readonly Uint8Array[], hash: bigint, what: string): NodeBytes {
-  const r = new MsgpackReader(file.bytes);
-  if (size !== file.size || file.hasContent || file.hasHash || file.hasSubtree) return nodeBytesOf({ ...readNode(r, what), size, content, hash });
+  if (size !== file.size || file.hasContent || file.hasHash || file.hasSubtree) {
+    return nodeBytesOf({ ...readNode(new MsgpackReader(file.bytes), what), size, content, hash });
+  }
   // "c" and "h" sort after every key a file node from a scan has.
-  const count = r.mapHeader();
-  const w = new CanonicalWriter(file.bytes.length + 48 + 35 * content.length).mapHeader(count + 2).raw(file.bytes.subarray(r.pos)).str('c').arrayHeader(content.length);
-  for (const id of content) w.bin(id);
-  return { ...file, hasContent: true, hasHash: true, bytes: w.str('h').int(hash).finish() };
+  const bytes = withMembersAfter(file.bytes, 2, 48 + 35 * content.length, (w) => {
+    w.str('c').arrayHeader(content.length);
+    for (const id of content) w.bin(id);
+    w.str('h').int(hash);
+  });
+  return { ...file, hasContent: true, hasHash: true, bytes };
 }
 
 /** The canonical encoding of directory node `dir` with its subtree set to `id`. */
 export function withSubtree(dir: NodeBytes, id: Uint8Array, what: string): Uint8Array {
-  const r = new MsgpackReader(dir.bytes);
-  if (dir.hasSubtree) {
-    const w = new CanonicalWriter(256);
-    writeNode(w, { ...readNode(r, what), subtree: id });
-    return w.finish();
-  }
+  if (dir.hasSubtree) return nodeBytesOf({ ...readNode(new MsgpackReader(dir.bytes), what), subtree: id }).bytes;
   // "st" sorts last among a node's keys, so it goes after everything the node has.
+  return withMembersAfter(dir.bytes, 1, 48, (w) => void w.str('st').bin(id));
+}
+
+/**
+ * Canonical node `bytes` with `added` more members, which `write` appends
+ * (in canonical order, and after every key the node has); `extra` is about
+ * how many bytes they take.
+ */
+function withMembersAfter(bytes: Uint8Array, added: number, extra: number, write: (w: CanonicalWriter) => void): Uint8Array {
+  const r = new MsgpackReader(bytes);
   const count = r.mapHeader();
-  return new CanonicalWriter(dir.bytes.length + 48).mapHeader(count + 1).raw(dir.bytes.subarray(r.pos)).str('st').bin(id).finish();
+  const w = new CanonicalWriter(bytes.length + extra).mapHeader(count + added).raw(bytes.subarray(r.pos));
+  write(w);
+  return w.finish();
 }
 
 /* ---- The canonical check: one pass over the bytes, allocating only the result, its view and the name. ---- */
@@ -97,7 +107,7 @@ class Cursor {
     this.p += width;
     return v;
   }
-  /** A length as CanonicalWriter's writeLen writes it (fix form, then 8-bit if `c8` >= 0, 16- and 32-bit), or -1. */
+  /** A length as CanonicalWriter's writeLen writes it (fix form unless `fixMax` is -1, then 8-bit if `c8` >= 0, 16- and 32-bit), or -1. */
   len(fix: number, fixMax: number, c8: number, c16: number, c32: number): number {
     const b = this.b;
     if (this.p >= b.length) return -1;
@@ -157,14 +167,10 @@ class Cursor {
     }
     return Math.abs(v) > Number.MAX_SAFE_INTEGER ? NaN : v;
   }
+  /** Skips a bin (8-, 16- or 32-bit length, the shortest that fits), or returns false. */
   bin(): boolean {
-    const b = this.b;
-    if (this.p >= b.length) return false;
-    const t = b[this.p++]!;
-    const width = t === 0xc4 ? 1 : t === 0xc5 ? 2 : t === 0xc6 ? 4 : 0;
-    if (width === 0 || this.p + width > b.length) return false;
-    const n = this.u(width);
-    if ((width === 2 && n < 256) || (width === 4 && n < 65536) || this.p + n > b.length) return false;
+    const n = this.len(0, -1, 0xc4, 0xc5, 0xc6); // no fix form
+    if (n < 0 || this.p + n > this.b.length) return false;
     this.p += n;
     return true;
   }

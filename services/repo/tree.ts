@@ -133,9 +133,14 @@ export function writeNode(w: CanonicalWriter, n: TreeNode): void {
 
 /** Encodes a directory listing. `nodes` must already be sorted with compareNames. */
 export function encodeTree(nodes: readonly TreeNode[]): Uint8Array {
-  const w = new CanonicalWriter().mapHeader(2).str('v').int(1).str('nodes').arrayHeader(nodes.length);
+  const w = beginTree(nodes.length);
   for (const n of nodes) writeNode(w, n);
   return w.finish();
+}
+
+/** A tree blob's start, for a listing of `count` nodes whose encodings follow (`capacity` as CanonicalWriter's). */
+export function beginTree(count: number, capacity?: number): CanonicalWriter {
+  return new CanonicalWriter(capacity).mapHeader(2).str('v').int(1).str('nodes').arrayHeader(count);
 }
 
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as number));
