@@ -23,4 +23,6 @@ export function checkRepo(deps: ActorDeps, repoId: string): void {
 }
 
 export const fragmentKey = (tenant: string, jobId: string, seq: number): string => `${tenant}.${jobId}.${seq}`;
+/** The fragment of a file sent ahead, by its key (files-ahead.ts aheadKey). */
+export const fileFragmentKey = (tenant: string, jobId: string, key: string): string => `${tenant}.${jobId}.file-${key}`;
 export const checkpointKey = (tenant: string, jobId: string, step: string): string => `${tenant}.${jobId}.${step}`;

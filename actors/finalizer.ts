@@ -3,7 +3,8 @@
  * fragment is recorded, replays the fragments in order to store the
  * directory trees, and writes the snapshot last. Fragments must join up
  * (each batch starts where the previous one ended); if they do not, the job
- * fails rather than write a wrong snapshot.
+ * fails rather than write a wrong snapshot. A file a batch marks as sent
+ * ahead takes its content from its own item's fragment (files-ahead.ts).
  *
  * It does not adopt orphan packs (the uploader does): trees a crashed
  * finalizer left unindexed are only stored again, a few blobs, while
@@ -16,8 +17,9 @@ import { FerryError } from '../protocol/errors.ts';
 import { RepoWriter } from '../services/repo/repo-writer.ts';
 import { TreeAssembler, decodeAssemblyEvents } from '../services/jobs/tree-assembler.ts';
 import { writeSnapshot } from '../services/jobs/snapshot-writer.ts';
-import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
-import { decodeFragment } from './fragment.ts';
+import { checkRepo, fileFragmentKey, fragmentKey, type ActorDeps } from './deps.ts';
+import { decodeFragment, type Fragment } from './fragment.ts';
+import { aheadKey, joinAhead } from '../services/jobs/files-ahead.ts';
 import { publishJobEvent } from './job-events.ts';
 import { FragmentWaiter } from './fragment-waiter.ts';
 import { JobStore } from './runtime/job-store.ts';
@@ -41,26 +43,40 @@ export function finalizerHandler(deps: ActorDeps) {
     let prevEnd: readonly string[] = [];
     const started = Date.now();
     const waiter = await FragmentWaiter.open(fragments, v.tenant, v.jobId);
+    /** The fragment under `key`, once an uploader has recorded it. */
+    const fragment = async (key: string): Promise<Fragment> => {
+      let entry = await fragments.get(key);
+      while (!entry?.value.length) {
+        if (ctx.signal.aborted) throw new Error('finalize interrupted by shutdown');
+        ctx.heartbeat();
+        await waiter.arrived(key, 1000);
+        entry = await fragments.get(key);
+      }
+      waiter.forget(key);
+      const f = decodeFragment(entry.value, key);
+      totals.filesRead += f.filesRead;
+      totals.newBytes += f.newBytes;
+      totals.newBlobs += f.newBlobs;
+      totals.storedBytes += f.storedBytes;
+      return f;
+    };
     try {
       for (let seq = 0; seq < v.batches; seq++) {
         const key = fragmentKey(v.tenant, v.jobId, seq);
-        let entry = await fragments.get(key);
-        while (!entry?.value.length) {
-          if (ctx.signal.aborted) throw new Error('finalize interrupted by shutdown');
-          ctx.heartbeat();
-          await waiter.arrived(seq, 1000);
-          entry = await fragments.get(key);
-        }
-        const f = decodeFragment(entry.value, key);
+        const f = await fragment(key);
         if (!sameParts(f.startPos, prevEnd)) {
           throw new FerryError('jobs.inconsistent-scan', `batch ${seq} does not start where batch ${seq - 1} ended; the source changed while the scan resumed; run the backup again`);
         }
         prevEnd = f.endPos;
-        for (const e of decodeAssemblyEvents(f.events, key)) await assembler.push(e);
-        totals.filesRead += f.filesRead;
-        totals.newBytes += f.newBytes;
-        totals.newBlobs += f.newBlobs;
-        totals.storedBytes += f.storedBytes;
+        for (const e of decodeAssemblyEvents(f.events, key)) {
+          if (e.t !== 'f' || e.ahead !== true) {
+            await assembler.push(e);
+            continue;
+          }
+          // A file sent ahead of this batch: its content is in the fragment of its own item.
+          const fileKey = fileFragmentKey(v.tenant, v.jobId, aheadKey(e.path!, e.node.bytes));
+          await assembler.push(joinAhead(e, (await fragment(fileKey)).events, fileKey));
+        }
         if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', {
           step: 'finalize', batch: seq, of: v.batches,
           etaSec: Math.round(((Date.now() - started) / 1000 / (seq + 1)) * (v.batches - seq - 1)),

@@ -7,19 +7,17 @@
  *
  * One KV watch on the job's keys, headers only: the watch says which
  * fragments exist, and the finalizer reads each value when it wants it, so
- * a finalizer that resumes behind thousands of recorded fragments does not
- * hold them all in memory.
+ * a finalizer that resumes behind thousands of recorded fragments holds
+ * their keys, not their values, and forgets each key once it has read it.
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 
 export class FragmentWaiter {
   readonly #watch: QueuedIterator<KvWatchEntry>;
-  /** Sequence numbers of the fragments put since the watch started (or present then), from the lowest still awaited. */
-  readonly #seen = new Set<number>();
-  /** Fragments below this were read: the finalizer waits for them in order. */
-  #floor = 0;
-  #waiting: { seq: number; wake: () => void } | undefined;
+  /** Keys of the fragments put since the watch started (or present then) and not yet forgotten. */
+  readonly #seen = new Set<string>();
+  #waiting: { key: string; wake: () => void } | undefined;
   #closed = false;
 
   private constructor(watch: QueuedIterator<KvWatchEntry>) {
@@ -27,31 +25,31 @@ export class FragmentWaiter {
     void this.#follow();
   }
 
-  /** Watches the fragments of job `jobId` of `tenant`, whose keys are `<tenant>.<jobId>.<seq>` (deps.ts). */
+  /** Watches the fragments of job `jobId` of `tenant`, whose keys are `<tenant>.<jobId>.<name>` (deps.ts). */
   static async open(kv: KV, tenant: string, jobId: string): Promise<FragmentWaiter> {
     return new FragmentWaiter(await kv.watch({ key: `${tenant}.${jobId}.*`, headers_only: true }));
   }
 
   /**
-   * Resolves once fragment `seq` has been put, at once if it was already,
-   * or after `ms` in any case: the caller reads it again either way, and
-   * uses the timeout to send heartbeats and notice a shutdown. Fragments
-   * are awaited in order: asking for `seq` forgets those before it.
+   * Resolves once the fragment under `key` has been put, at once if it was
+   * already, or after `ms` in any case: the caller reads it again either
+   * way, and uses the timeout to send heartbeats and notice a shutdown.
    */
-  arrived(seq: number, ms: number): Promise<void> {
-    if (seq > this.#floor) {
-      this.#floor = seq;
-      for (const s of this.#seen) if (s < seq) this.#seen.delete(s);
-    }
-    if (this.#seen.has(seq) || this.#closed) return Promise.resolve();
+  arrived(key: string, ms: number): Promise<void> {
+    if (this.#seen.has(key) || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      this.#waiting = { seq, wake: done };
+      this.#waiting = { key, wake: done };
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
     });
+  }
+
+  /** The caller has read the fragment under `key`: the waiter need not remember it. */
+  forget(key: string): void {
+    this.#seen.delete(key);
   }
 
   /** Stops the watch. Safe to call twice. */
@@ -65,10 +63,9 @@ export class FragmentWaiter {
   async #follow(): Promise<void> {
     try {
       for await (const e of this.#watch) {
-        const seq = Number(e.key.slice(e.key.lastIndexOf('.') + 1));
-        if (e.operation !== 'PUT' || !Number.isSafeInteger(seq) || seq < this.#floor) continue;
-        this.#seen.add(seq);
-        if (this.#waiting?.seq === seq) this.#waiting.wake();
+        if (e.operation !== 'PUT') continue;
+        this.#seen.add(e.key);
+        if (this.#waiting?.key === e.key) this.#waiting.wake();
       }
     } catch {
       // A watch that fails leaves the caller its timeout: it polls, as before.

@@ -76,7 +76,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
       case 'scanner':
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Scanner, accepts: ['work.scan'], handler: reportFailures('scan', scannerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }));
       case 'uploader':
-        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Uploader, accepts: ['work.upload'], handler: reportFailures('upload', await uploaderHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 4) }));
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Uploader, accepts: ['work.upload', 'work.upload-file'], handler: reportFailures('upload', await uploaderHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 4) }));
       case 'finalizer':
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Finalizer, accepts: ['work.finalize'], handler: reportFailures('finalize', finalizerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 2) }));
       case 'restorer':

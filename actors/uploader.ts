@@ -1,7 +1,8 @@
 /**
- * Uploader actor: turns one batch of file records into stored content. Any
+ * Uploader actor: turns one batch of file records, or one file sent ahead
+ * of its batch (services/jobs/files-ahead.ts), into stored content. Any
  * number of replicas share the `uploader` durable, so they split a job's
- * batches. A batch's result (a fragment) is recorded in KV only after its
+ * batches and files. A batch's result (a fragment) is recorded in KV only after its
  * blobs are in stored, indexed packs; then the message is acked. A batch
  * redelivered after a crash finds its blobs indexed (or adopts the orphan
  * packs) and stores nothing twice.
@@ -31,8 +32,11 @@ import { Buckets } from '../protocol/resources.ts';
 import { RepoWriter } from '../services/repo/repo-writer.ts';
 import { adoptOrphanPacks } from '../services/repo/orphans.ts';
 import { BatchUploader, fileNodeBytes } from '../services/jobs/upload-batch.ts';
-import { decodeEventsWith, encodeEventsWith, nodeBytes } from '../services/jobs/scan-events.ts';
-import { checkRepo, fragmentKey, type ActorDeps } from './deps.ts';
+import { decodeEventsWith, encodeEventsWith, nodeBytes, type ScanEventOf } from '../services/jobs/scan-events.ts';
+import type { NodeBytes } from '../services/repo/node-bytes.ts';
+import type { WorkUpload, WorkUploadFile } from '../protocol/messages.ts';
+import { checkRepo, fileFragmentKey, fragmentKey, type ActorDeps } from './deps.ts';
+import { aheadFile } from '../services/jobs/files-ahead.ts';
 import { encodeFragment } from './fragment.ts';
 import { publishJobEvent } from './job-events.ts';
 import { Semaphore } from '../services/storage/semaphore.ts';
@@ -57,36 +61,59 @@ export async function uploaderHandler(deps: ActorDeps) {
   // Stored bytes are per process; each fragment claims what was stored since the last one, so the sum is exact.
   let storedReported = 0;
 
-  return async (ctx: ActorContext, msg: ActorMessage<'work.upload'>): Promise<void> => {
+  return async (ctx: ActorContext, msg: ActorMessage<'work.upload' | 'work.upload-file'>): Promise<void> => {
     const v = msg.value;
     checkRepo(deps, v.repoId);
+    // A batch, or one file sent ahead of its batch: the same work, recorded under the item's own key.
+    // Nodes stay bytes: the uploader appends content to them and looks at nothing else inside.
+    const item = msg.kind === 'work.upload' ? batchItem(msg.value) : fileItem(msg.value);
     const fragments = await ctx.kv(Buckets.Fragments);
-    const key = fragmentKey(v.tenant, v.jobId, v.seq);
-    if (await fragments.get(key)) return; // done before a crash lost the ack
+    if (await fragments.get(item.key)) return; // done before a crash lost the ack
     if (msg.redelivered) await deps.repo.loadIndex();
     const started = Date.now();
-    // Nodes stay bytes: the uploader appends content to them and looks at nothing else inside.
     const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce, nodes: fileNodeBytes });
-    const events = decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes);
     // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
-    const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined);
+    const events = item.events;
+    const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined && e.ahead !== true);
     const done = await reading.run(() => uploader.process(events, () => ctx.heartbeat()));
     await writer.flush();
     const storedBytes = writer.stats.storedBytes - storedReported;
     storedReported = writer.stats.storedBytes;
     const fragment = encodeFragment({
-      startPos: v.startPos, endPos: v.endPos, events: untouched ? v.events : encodeEventsWith(done.events, nodeBytes),
+      startPos: item.startPos, endPos: item.endPos, events: untouched ? v.events : encodeEventsWith(done.events, nodeBytes),
       filesRead: uploader.reader.filesRead, newBytes: uploader.added.bytes, newBlobs: uploader.added.blobs, storedBytes, errors: done.errors,
     });
     try {
-      await fragments.create(key, fragment);
+      await fragments.create(item.key, fragment);
     } catch (err) {
-      // Another replica finished the same batch first (a redelivery race): its fragment stands.
+      // Another replica finished the same item first (a redelivery race): its fragment stands.
       if (!/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
     }
     await publishJobEvent(ctx, v, 'progress', {
-      step: 'upload', seq: v.seq, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes,
+      step: 'upload', ...item.progress, filesRead: uploader.reader.filesRead, bytesRead: uploader.reader.bytesRead, newBytes: uploader.added.bytes,
       bytesPerSec: Math.round(uploader.reader.bytesRead / Math.max(0.001, (Date.now() - started) / 1000)),
     }, 'uploader');
   };
+}
+
+/** An upload work item: where its fragment goes, and the events to fill in. */
+interface UploadItem {
+  readonly key: string;
+  readonly events: ScanEventOf<NodeBytes>[];
+  readonly startPos: string[];
+  readonly endPos: string[];
+  /** What the item's progress event says it was. */
+  readonly progress: { seq: number } | { file: true };
+}
+
+function batchItem(v: WorkUpload): UploadItem {
+  return {
+    key: fragmentKey(v.tenant, v.jobId, v.seq), events: decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes),
+    startPos: v.startPos, endPos: v.endPos, progress: { seq: v.seq },
+  };
+}
+
+function fileItem(v: WorkUploadFile): UploadItem {
+  const { event, key } = aheadFile(v.events, `a file item of job ${v.jobId}`);
+  return { key: fileFragmentKey(v.tenant, v.jobId, key), events: [event], startPos: [], endPos: [], progress: { file: true } };
 }

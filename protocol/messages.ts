@@ -67,6 +67,12 @@ export interface WorkUpload extends JobScoped {
   /** File records of one batch: canonical MessagePack scan events, decoded and validated by the domain layer (services/jobs/scan-events.ts). */
   events: Uint8Array;
 }
+/** A file the walk sent ahead of its batch (services/jobs/files-ahead.ts). */
+export interface WorkUploadFile extends JobScoped {
+  repoId: string;
+  /** One scan event, a file to read, encoded as a batch's events are. */
+  events: Uint8Array;
+}
 export interface WorkFinalize extends JobScoped {
   repoId: string;
   batches: number;
@@ -146,6 +152,7 @@ export const Messages = {
     endPos: f.strings('endPos'),
     events: f.bytes('events'),
   })),
+  'work.upload-file': kind<WorkUploadFile>('work.upload-file', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), events: f.bytes('events') })),
   'work.finalize': kind<WorkFinalize>('work.finalize', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), batches: f.count('batches') })),
   'work.restore': kind<WorkRestore>('work.restore', 1, (f) => ({
     ...scoped(f),

@@ -9,6 +9,7 @@ export const samples: { readonly [K in MessageKind]: MessageOf<K> } = {
   'job.cancel': { jobId: 'j1', tenant: 'acme' },
   'work.scan': { jobId: 'j1', tenant: 'acme', repoId: 'r1', source: 'local', host: 'h1', paths: ['/srv', '/etc'], tags: [] },
   'work.upload': { jobId: 'j1', tenant: 'acme', repoId: 'r1', seq: 7, startPos: ['a'], endPos: ['b', 'c'], events: new Uint8Array([0x91, 0x91, 0xa1, 0x65]) },
+  'work.upload-file': { jobId: 'j1', tenant: 'acme', repoId: 'r1', events: new Uint8Array([0x91, 0x91, 0xa1, 0x65]) },
   'work.finalize': { jobId: 'j1', tenant: 'acme', repoId: 'r1', batches: 3 },
   'work.restore': { jobId: 'j1', tenant: 'acme', repoId: 'r1', snapshot: 'latest', path: ['srv', 'a.txt'], target: '/tmp/out', contentOnly: true },
   'work.verify': { jobId: 'j1', tenant: 'acme', repoId: 'r1', readData: false },

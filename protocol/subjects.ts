@@ -14,7 +14,7 @@
  * | ferry.jobs.<tenant>.failed             | FERRY_JOBS   | coordinator                 | job.failed/1                         |
  * | ferry.jobs.<tenant>.cancel             | FERRY_JOBS   | coordinator                 | job.cancel/1                         |
  * | ferry.work.<tenant>.scan.<jobId>       | FERRY_WORK   | scanner                     | work.scan/1                          |
- * | ferry.work.<tenant>.upload.<jobId>     | FERRY_WORK   | uploader                    | work.upload/1                        |
+ * | ferry.work.<tenant>.upload.<jobId>     | FERRY_WORK   | uploader                    | work.upload/1, work.upload-file/1    |
  * | ferry.work.<tenant>.finalize.<jobId>   | FERRY_WORK   | finalizer                   | work.finalize/1                      |
  * | ferry.work.<tenant>.restore.<jobId>    | FERRY_WORK   | restorer                    | work.restore/1                       |
  * | ferry.work.<tenant>.verify.<jobId>     | FERRY_WORK   | verifier                    | work.verify/1                        |
@@ -45,6 +45,7 @@
  * - job.cancel/1: { jobId, tenant }
  * - work.scan/1: { jobId, tenant, repoId, source, host, paths: string[], parentSnapshot?, tags: string[] }
  * - work.upload/1: { jobId, tenant, repoId, seq, startPos: string[], endPos: string[], events: array }
+ * - work.upload-file/1: { jobId, tenant, repoId, events: array of one file to read } (a file sent ahead of its batch)
  * - work.finalize/1: { jobId, tenant, repoId, batches }
  * - work.restore/1: { jobId, tenant, repoId, snapshot, path: string[], target, contentOnly: bool }
  * - work.verify/1: { jobId, tenant, repoId, readData: bool }

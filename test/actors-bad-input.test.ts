@@ -28,7 +28,7 @@ import { parseSubject, subjects } from '../protocol/subjects.ts';
 
 const TENANT = 'local'; // the CLI's default tenant
 const TOTAL = 1000;
-/** Of TOTAL, valid-looking work.upload messages whose `events` bytes are garbage: they reach the uploader. */
+/** Of TOTAL, valid-looking work.upload and work.upload-file messages whose `events` bytes are garbage: they reach the uploader. */
 const GARBAGE_EVENTS = 10;
 
 type Target = { readonly kind: MessageKind; readonly actor: string; readonly subject: (id: string) => string };
@@ -39,6 +39,7 @@ const TARGETS: readonly Target[] = [
   { kind: 'job.scan-done', actor: 'coordinator', subject: () => subjects.job(TENANT, 'scan-done') },
   { kind: 'work.scan', actor: 'scanner', subject: (id) => subjects.work(TENANT, 'scan', id) },
   { kind: 'work.upload', actor: 'uploader', subject: (id) => subjects.work(TENANT, 'upload', id) },
+  { kind: 'work.upload-file', actor: 'uploader', subject: (id) => subjects.work(TENANT, 'upload', id) },
   { kind: 'work.finalize', actor: 'finalizer', subject: (id) => subjects.work(TENANT, 'finalize', id) },
   { kind: 'work.restore', actor: 'restorer', subject: (id) => subjects.work(TENANT, 'restore', id) },
   { kind: 'work.verify', actor: 'verifier', subject: (id) => subjects.work(TENANT, 'verify', id) },
@@ -50,6 +51,7 @@ const OTHER_KIND: Record<string, MessageKind> = {
   'job.scan-done': 'event',
   'work.scan': 'work.verify',
   'work.upload': 'work.scan',
+  'work.upload-file': 'work.restore',
   'work.finalize': 'job.cancel',
   'work.restore': 'work.upload',
   'work.verify': 'event',
@@ -61,6 +63,7 @@ const NUMBER_FIELD: Record<string, string> = {
   'job.scan-done': 'bytes',
   'work.scan': 'jobId',
   'work.upload': 'seq',
+  'work.upload-file': 'repoId',
   'work.finalize': 'batches',
   'work.restore': 'contentOnly',
   'work.verify': 'readData',
@@ -164,7 +167,11 @@ function malformed(i: number): Payload {
   }
 }
 
-/** Valid work.upload messages for this repository whose scan events are garbage: only the domain layer can refuse them. */
+/**
+ * Valid work.upload and (every other one) work.upload-file messages for this
+ * repository whose scan events are garbage: only the domain layer can refuse
+ * them. A file item must also hold exactly one file to read.
+ */
 function garbageEvents(repoId: string): Payload[] {
   const events: Uint8Array[] = [
     Uint8Array.of(0xc1),
@@ -178,9 +185,12 @@ function garbageEvents(repoId: string): Payload[] {
     Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 1, 2, 3),
     pack([['f', { n: 'x', t: 'bogus' }]]),
   ];
+  const notOneFile = [pack([]), pack([['e']]), pack([['e'], ['e']])];
   return Array.from({ length: GARBAGE_EVENTS }, (_, i) => {
     const jobId = `garbage-${i}`;
-    const e = encode('work.upload', { ...body('work.upload', jobId, repoId), seq: i, events: events[i % events.length]! });
+    const e = i % 2 === 0
+      ? encode('work.upload', { ...body('work.upload', jobId, repoId), seq: i, events: events[i % events.length]! })
+      : encode('work.upload-file', { ...body('work.upload-file', jobId, repoId), events: i % 4 === 1 ? events[i % events.length]! : notOneFile[i % notOneFile.length]! });
     return { subject: subjects.work(TENANT, 'upload', jobId), actor: 'uploader', data: e.data, headers: e.headers };
   });
 }

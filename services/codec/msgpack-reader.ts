@@ -161,6 +161,15 @@ export class MsgpackReader {
     }
   }
 
+  /** A boolean (true or false; nothing else). */
+  bool(): boolean {
+    const t = this.byte();
+    if (t === 0xc3) return true;
+    if (t === 0xc2) return false;
+    this.pos--;
+    throw new MsgpackShapeError('expected a boolean');
+  }
+
   /** True (and consumed) when the next value is nil. */
   nil(): boolean {
     if (this.b[this.pos] !== 0xc0) return false;

@@ -68,7 +68,7 @@ export async function* batchEvents(walk: AsyncIterable<readonly WalkItem[]>, opt
       files++;
       bytes += event.node.size;
       if (event.path !== undefined) {
-        upload += event.node.size;
+        if (event.ahead !== true) upload += event.node.size; // read by its own work item
         uploadFiles++;
       }
     } else if (event.t === 'x') errors++;

@@ -15,6 +15,7 @@ import { batchEvents, type BatchLimits } from './batcher.ts';
 import { decodeEventsWith, encodeEventsWith, nodeBytes } from './scan-events.ts';
 import { BatchUploader, fileNodeBytes } from './upload-batch.ts';
 import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
+import { aheadFile, aheadItem, aheadKey, joinAhead, type SendAhead } from './files-ahead.ts';
 import { writeSnapshot } from './snapshot-writer.ts';
 
 export interface LocalBackupOptions {
@@ -25,6 +26,8 @@ export interface LocalBackupOptions {
   readonly selection?: Selection;
   readonly parent?: { id: string; snapshot: Snapshot } | undefined;
   readonly limits?: BatchLimits;
+  /** Send files to read of at least this many bytes ahead of their batches (files-ahead.ts); never when absent. */
+  readonly aheadBytes?: number;
 }
 
 export async function backupLocally(repo: Repository, workers: Sealer & ContentScanner, opts: LocalBackupOptions): Promise<{ id: string; snapshot: Snapshot }> {
@@ -32,11 +35,31 @@ export async function backupLocally(repo: Repository, workers: Sealer & ContentS
   const writer = new RepoWriter(repo, workers);
   const uploader = new BatchUploader(repo, writer, workers, { nodes: fileNodeBytes });
   const assembler = new TreeAssembler(repo, writer);
-  const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree });
+  // Files sent ahead are read at once, beside the batches, and joined by key as the finalizer joins them.
+  const ahead = new Map<string, Promise<Uint8Array>>();
+  const aheadUploader = new BatchUploader(repo, writer, workers, { nodes: fileNodeBytes });
+  const sendAhead: SendAhead | undefined = opts.aheadBytes === undefined ? undefined : {
+    minBytes: opts.aheadBytes,
+    send(path, node) {
+      const item = aheadItem(path, node);
+      const read = aheadUploader.process([aheadFile(item.events, path).event]).then((r) => encodeEventsWith(r.events, nodeBytes));
+      read.catch(() => {}); // awaited when its batch comes
+      ahead.set(item.key, read);
+    },
+  };
+  const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree, sendAhead });
   for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
     const { events } = await uploader.process(decodeEventsWith(batch.events, `batch ${batch.seq}`, nodeBytes));
     // Through the bytes, as the finalizer gets the uploaders' fragments.
-    for (const e of decodeAssemblyEvents(encodeEventsWith(events, nodeBytes), `batch ${batch.seq}`)) await assembler.push(e);
+    for (const e of decodeAssemblyEvents(encodeEventsWith(events, nodeBytes), `batch ${batch.seq}`)) {
+      if (e.t !== 'f' || e.ahead !== true) {
+        await assembler.push(e);
+        continue;
+      }
+      const read = ahead.get(aheadKey(e.path!, e.node.bytes));
+      if (read === undefined) throw new Error(`${e.path} is marked as sent ahead but was not sent`);
+      await assembler.push(joinAhead(e, await read, `the item of ${e.path}`));
+    }
   }
   return writeSnapshot(repo, writer, assembler, {
     startedMs,
@@ -45,7 +68,7 @@ export async function backupLocally(repo: Repository, workers: Sealer & ContentS
     paths: opts.paths,
     tags: opts.tags ?? [],
     parentId: opts.parent?.id,
-    filesRead: uploader.reader.filesRead,
+    filesRead: uploader.reader.filesRead + aheadUploader.reader.filesRead,
     newBytes: 0,
     newBlobs: 0,
     storedBytes: 0,

@@ -11,6 +11,7 @@ const node = (name: string, type: TreeNode['type'], extra: Partial<TreeNode> = {
 const events: ScanEvent[] = [
   { t: 'd', node: node('', 'd') },
   { t: 'f', node: node('a.txt', 'f'), path: '/src/a.txt' },
+  { t: 'f', node: node('big.img', 'f'), path: '/src/big.img', ahead: true },
   { t: 'f', node: node('b.txt', 'f', { content: [new Uint8Array(32).fill(3)], hash: -7n }) },
   { t: 'u', node: node('sub', 'd', { subtree: new Uint8Array(32).fill(9) }), counts: { files: 10, dirs: 2, others: 1, bytes: 5000 } },
   { t: 'o', node: node('link', 'l', { linkTarget: 'a.txt' }) },
@@ -38,6 +39,10 @@ describe('scan events', () => {
     expect(() => decodeEvents(pack([['x', '/p']]), 't')).toThrow(bad);
     expect(() => decodeEvents(pack([['u', defined(nodeToCanonical(node('s', 'd'))), [1, 2, 3, 4]]]), 't')).toThrow(bad); // no subtree
     expect(() => decodeEvents(pack([['f', { n: 'x' }]]), 't')).toThrow(expect.objectContaining({ code: 'repo.corrupt' }));
+    const file = defined(nodeToCanonical(node('big.img', 'f')));
+    expect(() => decodeEvents(pack([['f', file, null, true]]), 't')).toThrow(bad); // sent ahead, with no path to read
+    expect(() => decodeEvents(pack([['f', file, '/src/big.img', 1]]), 't')).toThrow(bad);
+    expect(decodeEvents(pack([['f', file, '/src/big.img', false]]), 't')[0]).not.toHaveProperty('ahead');
     expect(() => decodeEvents(pack({ not: 'a list' }), 't')).toThrow(bad);
     const tree = new Uint8Array(32).fill(5);
     expect(decodeEvents(pack([['k', tree, 0, 1, [1, 0, 0, 9]]]), 't')).toHaveLength(1);

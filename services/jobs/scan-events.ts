@@ -10,8 +10,12 @@
  * fragments): an array of events, each an array:
  *   ["d", node]            enter directory (node without subtree)
  *   ["e"]                  exit the current directory
- *   ["f", node, path?]     regular file; node.content present when known,
- *                          else `path` (absolute) says where to read it
+ *   ["f", node, path?, ahead?]
+ *                          regular file; node.content present when known,
+ *                          else `path` (absolute) says where to read it;
+ *                          ahead = true: the file was sent ahead as its own
+ *                          work item (files-ahead.ts), whose fragment the
+ *                          finalizer takes its content from
  *   ["o", node]            any other entry (symlink, fifo, socket, device)
  *   ["u", node, counts]    a directory whose whole subtree is unchanged since
  *                          the parent snapshot: node.subtree is the parent's
@@ -35,7 +39,7 @@ import { FerryError } from '../../protocol/errors.ts';
 export type ScanEventOf<N> =
   | { readonly t: 'd'; readonly node: N }
   | { readonly t: 'e' }
-  | { readonly t: 'f'; readonly node: N; readonly path?: string | undefined }
+  | { readonly t: 'f'; readonly node: N; readonly path?: string | undefined; readonly ahead?: boolean | undefined }
   | { readonly t: 'o'; readonly node: N }
   | { readonly t: 'u'; readonly node: N; readonly counts: SubtreeCounts }
   | { readonly t: 'k'; readonly tree: Uint8Array; readonly first: number; readonly count: number; readonly counts: SubtreeCounts }
@@ -136,9 +140,10 @@ export function encodeEventsWith<N>(events: readonly ScanEventOf<N>[], nodes: No
         writeCounts(w, e.counts);
         break;
       case 'f':
-        w.arrayHeader(e.path === undefined ? 2 : 3).str('f');
+        w.arrayHeader(e.path === undefined ? 2 : e.ahead === true ? 4 : 3).str('f');
         nodes.write(w, e.node);
         if (e.path !== undefined) w.str(e.path);
+        if (e.path !== undefined && e.ahead === true) w.value(true);
         break;
       case 'x':
         w.arrayHeader(4).str('x').str(e.path).str(e.code).str(e.message);
@@ -193,8 +198,10 @@ export function decodeEventsWith<N>(bytes: Uint8Array, what: string, nodes: Node
           need(2);
           const node = nodes.read(r, what);
           const path = fields >= 3 && !r.nil() ? r.str() : undefined;
-          out.push({ t: 'f', node, path });
-          used = Math.min(fields, 3);
+          const ahead = fields >= 4 && r.bool();
+          if (ahead && path === undefined) throw bad(); // sent ahead, yet nowhere to read
+          out.push(ahead ? { t: 'f', node, path, ahead } : { t: 'f', node, path });
+          used = Math.min(fields, 4);
           break;
         }
         case 'u': {

@@ -24,6 +24,11 @@
  * Resuming: with `after`, events at or before that position are not
  * yielded and finished subtrees are not even listed, so a restarted scanner
  * continues where its last published batch ended.
+ *
+ * Files sent ahead (files-ahead.ts): with `sendAhead`, a file to read of at
+ * least its `minBytes` is handed to it when its directory's entries are
+ * stat'ed, before the walk descends into the subdirectories that sort
+ * before the file, and its event carries `ahead`.
  */
 import type { Repository } from '../repo/repository.ts';
 import { listDir, statEntries, statEntry } from '../sources/local-fs.ts';
@@ -35,6 +40,7 @@ import { errorCode, errorMessage } from '../repo/error-text.ts';
 import { childPath } from '../repo/safe-name.ts';
 import { KeptRuns } from './kept-runs.ts';
 import { ItemHandoff } from './item-handoff.ts';
+import type { SendAhead } from './files-ahead.ts';
 import { EXIT, addSubtree, comparePositions, type Position, type ScanEvent, type SubtreeCounts, type WalkItem } from './scan-events.ts';
 
 export interface WalkOptions {
@@ -44,6 +50,7 @@ export interface WalkOptions {
   readonly parentTree?: Uint8Array | undefined;
   readonly after?: Position | undefined;
   readonly onParentError?: (err: unknown) => void;
+  readonly sendAhead?: SendAhead | undefined;
 }
 
 export type { WalkItem };
@@ -114,6 +121,20 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
   const unchangedFile = (node: TreeNode, old: TreeNode | undefined): old is TreeNode =>
     old !== undefined && old.type === NodeType.File && old.size === node.size && old.mtimeNs === node.mtimeNs &&
     old.inode === node.inode && old.content !== undefined && indexed(old);
+
+  /** Sends the stat'ed files to read of at least `to.minBytes`; returns their indexes in `metas`. */
+  function sendAhead(to: SendAhead, abs: string, parts: Position, names: readonly string[], metas: ReturnType<typeof statEntries>, prev: Map<string, TreeNode>): Set<number> | undefined {
+    let sent: Set<number> | undefined;
+    for (let j = 0; j < metas.length; j++) {
+      const m = metas[j]!;
+      if ('error' in m || m.type !== NodeType.File || m.size < to.minBytes) continue;
+      const name = names[j]!;
+      if (unchangedFile(m, prev.get(name)) || !isNew(parts.concat(name))) continue;
+      to.send(childPath(abs, name), m);
+      (sent ??= new Set()).add(j);
+    }
+    return sent;
+  }
 
   /**
    * Appends the events of one directory's subtree to the sink or, when the
@@ -200,6 +221,7 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
       }
       statted += batch.length;
       const metas = statEntries(abs, batch);
+      const ahead = opts.sendAhead === undefined ? undefined : sendAhead(opts.sendAhead, abs, parts, batch, metas, prev);
       for (let j = 0; j < metas.length; j++) {
         const m = metas[j]!;
         const k = i + j;
@@ -237,7 +259,9 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
               if (!holding) keep(name, prior, undefined);
               continue;
             }
-            event = known ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } } : { t: 'f', node: m, path: childPath(abs, name) };
+            event = known ? { t: 'f', node: { ...m, content: prior.content, hash: prior.hash } }
+              : ahead?.has(j) === true ? { t: 'f', node: m, path: childPath(abs, name), ahead: true }
+              : { t: 'f', node: m, path: childPath(abs, name) };
           } else {
             counts.others++;
             if (prior !== undefined && sameMetadata(m, prior)) {

@@ -1,7 +1,7 @@
 /**
  * Uploader work on one batch: reads, chunks and stores the content of every
- * file event that has no content yet, and returns the batch with content
- * filled in. A file that cannot be read becomes an error event; the rest of
+ * file event that has no content yet (but those sent ahead, files-ahead.ts),
+ * and returns the batch with content filled in. A file that cannot be read becomes an error event; the rest of
  * the batch goes on. A failure to store (the repository writer's, or the
  * store gate's) rejects the whole batch instead: it is no file's fault.
  * The caller makes the blobs durable (RepoWriter.flush) before it
@@ -126,7 +126,7 @@ export class BatchUploader<N = TreeNode> {
     };
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      if (e.t !== 'f' || e.path === undefined) continue;
+      if (e.t !== 'f' || e.path === undefined || e.ahead === true) continue; // a file sent ahead is read by its own item
       if (this.storeGate === undefined) {
         this.storeGate = this.beforeStore();
         this.storeGate.then(
