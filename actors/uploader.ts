@@ -2,10 +2,17 @@
  * Uploader actor: turns one batch of file records, or one file sent ahead
  * of its batch (services/jobs/files-ahead.ts), into stored content. Any
  * number of replicas share the `uploader` durable, so they split a job's
- * batches and files. A batch's result (a fragment) is recorded in KV only after its
- * blobs are in stored, indexed packs; then the message is acked. A batch
- * redelivered after a crash finds its blobs indexed (or adopts the orphan
- * packs) and stores nothing twice.
+ * batches and files. An item's result (a fragment) is recorded in KV only
+ * after its blobs are in stored, indexed packs; then the message is acked.
+ * An item redelivered after a crash finds its blobs indexed (or adopts the
+ * orphan packs) and stores nothing twice.
+ *
+ * File items share the lanes and the reading slots below with batches, so
+ * a job's first large files can hold every lane while its batches wait.
+ * On two cores that cost nothing measurable (lanes of their own kept three
+ * content tasks in flight instead of two, and backups took the same time:
+ * docs/BENCHMARKS.md). With more cores a durable of their own may pay;
+ * that is not measured.
  *
  * Orphan packs are adopted before the first blob is stored, not at
  * start-up: adopting lists every pack in the repository, which a backup
