@@ -19,7 +19,7 @@ import { TreeAssembler, decodeAssemblyEvents } from '../services/jobs/tree-assem
 import { writeSnapshot } from '../services/jobs/snapshot-writer.ts';
 import { checkRepo, fileFragmentKey, fragmentKey, type ActorDeps } from './deps.ts';
 import { decodeFragment, type Fragment } from './fragment.ts';
-import { aheadKey, joinAhead } from '../services/jobs/files-ahead.ts';
+import { joinedEvent } from '../services/jobs/files-ahead.ts';
 import { publishJobEvent } from './job-events.ts';
 import { FragmentWaiter } from './fragment-waiter.ts';
 import { JobStore } from './runtime/job-store.ts';
@@ -60,6 +60,11 @@ export function finalizerHandler(deps: ActorDeps) {
       totals.storedBytes += f.storedBytes;
       return f;
     };
+    /** A file sent ahead of its batch: its content is in the fragment of its own item. */
+    const fileItem = async (key: string) => {
+      const what = fileFragmentKey(v.tenant, v.jobId, key);
+      return { events: (await fragment(what)).events, what };
+    };
     try {
       for (let seq = 0; seq < v.batches; seq++) {
         const key = fragmentKey(v.tenant, v.jobId, seq);
@@ -68,15 +73,7 @@ export function finalizerHandler(deps: ActorDeps) {
           throw new FerryError('jobs.inconsistent-scan', `batch ${seq} does not start where batch ${seq - 1} ended; the source changed while the scan resumed; run the backup again`);
         }
         prevEnd = f.endPos;
-        for (const e of decodeAssemblyEvents(f.events, key)) {
-          if (e.t !== 'f' || e.ahead !== true) {
-            await assembler.push(e);
-            continue;
-          }
-          // A file sent ahead of this batch: its content is in the fragment of its own item.
-          const fileKey = fileFragmentKey(v.tenant, v.jobId, aheadKey(e.path!, e.node.bytes));
-          await assembler.push(joinAhead(e, (await fragment(fileKey)).events, fileKey));
-        }
+        for (const e of decodeAssemblyEvents(f.events, key)) await assembler.push(await joinedEvent(e, fileItem));
         if (seq % 50 === 0) await publishJobEvent(ctx, v, 'progress', {
           step: 'finalize', batch: seq, of: v.batches,
           etaSec: Math.round(((Date.now() - started) / 1000 / (seq + 1)) * (v.batches - seq - 1)),

@@ -80,7 +80,7 @@ export async function uploaderHandler(deps: ActorDeps) {
     const started = Date.now();
     const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce, nodes: fileNodeBytes });
     // A batch with nothing to read (an unchanged part of the tree) goes on as it came.
-    const events = item.events;
+    const events = item.events();
     const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined && e.ahead !== true);
     const done = await reading.run(() => uploader.process(events, () => ctx.heartbeat()));
     await writer.flush();
@@ -106,7 +106,8 @@ export async function uploaderHandler(deps: ActorDeps) {
 /** An upload work item: where its fragment goes, and the events to fill in. */
 interface UploadItem {
   readonly key: string;
-  readonly events: ScanEventOf<NodeBytes>[];
+  /** Decoded only once the item turns out not to be done already (a batch's key needs no decoding). */
+  readonly events: () => ScanEventOf<NodeBytes>[];
   readonly startPos: string[];
   readonly endPos: string[];
   /** What the item's progress event says it was. */
@@ -115,12 +116,12 @@ interface UploadItem {
 
 function batchItem(v: WorkUpload): UploadItem {
   return {
-    key: fragmentKey(v.tenant, v.jobId, v.seq), events: decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes),
+    key: fragmentKey(v.tenant, v.jobId, v.seq), events: () => decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes),
     startPos: v.startPos, endPos: v.endPos, progress: { seq: v.seq },
   };
 }
 
 function fileItem(v: WorkUploadFile): UploadItem {
   const { event, key } = aheadFile(v.events, `a file item of job ${v.jobId}`);
-  return { key: fileFragmentKey(v.tenant, v.jobId, key), events: [event], startPos: [], endPos: [], progress: { file: true } };
+  return { key: fileFragmentKey(v.tenant, v.jobId, key), events: () => [event], startPos: [], endPos: [], progress: { file: true } };
 }

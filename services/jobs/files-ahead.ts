@@ -22,11 +22,10 @@
  * files would pay too often for, and a batch already holds up to 64 MiB.
  */
 import { createHash } from 'node:crypto';
-import { CanonicalWriter } from '../codec/canonical-msgpack.ts';
-import { writeNode, type TreeNode } from '../repo/tree.ts';
-import type { NodeBytes } from '../repo/node-bytes.ts';
+import type { TreeNode } from '../repo/tree.ts';
+import { nodeBytesOf, type NodeBytes } from '../repo/node-bytes.ts';
 import { FerryError } from '../../protocol/errors.ts';
-import { decodeEventsWith, encodeEvents, nodeBytes, type ScanEventOf } from './scan-events.ts';
+import { decodeEventsWith, encodeEventsWith, nodeBytes, type ScanEventOf } from './scan-events.ts';
 
 /** Files to read of at least this many bytes are sent ahead. */
 export const AHEAD_BYTES = 32 * 1024 * 1024;
@@ -46,9 +45,8 @@ export function aheadKey(path: string, node: Uint8Array): string {
 
 /** The work item of a file sent ahead: its key, and its one scan event (encoded as batches are). */
 export function aheadItem(path: string, node: TreeNode): { key: string; events: Uint8Array } {
-  const w = new CanonicalWriter(512);
-  writeNode(w, node);
-  return { key: aheadKey(path, w.finish()), events: encodeEvents([{ t: 'f', node, path }]) };
+  const bytes = nodeBytesOf(node); // encoded once: the key hashes the bytes the event carries
+  return { key: aheadKey(path, bytes.bytes), events: encodeEventsWith([{ t: 'f', node: bytes, path }], nodeBytes) };
 }
 
 /**
@@ -63,6 +61,20 @@ export function aheadFile(events: Uint8Array, what: string): { event: ScanEventO
     throw new FerryError('jobs.bad-events', `${what} is not one file to read`);
   }
   return { event: e as ScanEventOf<NodeBytes> & { t: 'f'; path: string }, key: aheadKey(e.path, e.node.bytes) };
+}
+
+/**
+ * Event `e` of a batch's fragment as the snapshot takes it: a file marked
+ * ahead becomes its item's event (joinAhead), fetched by key; any other
+ * event stays as it is. `fetch` gives the events of the item's fragment,
+ * and what to call it in errors.
+ */
+export async function joinedEvent(
+  e: ScanEventOf<NodeBytes>, fetch: (key: string) => Promise<{ events: Uint8Array; what: string }>,
+): Promise<ScanEventOf<NodeBytes>> {
+  if (e.t !== 'f' || e.ahead !== true) return e;
+  const item = await fetch(aheadKey(e.path!, e.node.bytes));
+  return joinAhead(e, item.events, item.what);
 }
 
 /**

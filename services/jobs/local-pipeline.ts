@@ -15,7 +15,7 @@ import { batchEvents, type BatchLimits } from './batcher.ts';
 import { decodeEventsWith, encodeEventsWith, nodeBytes } from './scan-events.ts';
 import { BatchUploader, fileNodeBytes } from './upload-batch.ts';
 import { TreeAssembler, decodeAssemblyEvents } from './tree-assembler.ts';
-import { aheadFile, aheadItem, aheadKey, joinAhead, type SendAhead } from './files-ahead.ts';
+import { aheadFile, aheadItem, joinedEvent, type SendAhead } from './files-ahead.ts';
 import { writeSnapshot } from './snapshot-writer.ts';
 
 export interface LocalBackupOptions {
@@ -47,19 +47,16 @@ export async function backupLocally(repo: Repository, workers: Sealer & ContentS
       ahead.set(item.key, read);
     },
   };
+  const fileItem = async (key: string) => {
+    const read = ahead.get(key);
+    if (read === undefined) throw new Error(`file item ${key} is marked as sent ahead but was not sent`);
+    return { events: await read, what: `file item ${key}` };
+  };
   const walk = walkSourceInArrays({ repo, selection: opts.selection ?? buildSelection(opts.paths), parentTree: opts.parent?.snapshot.tree, sendAhead });
   for await (const batch of batchEvents(walk, { firstSeq: 0, startPos: [], ...(opts.limits ? { limits: opts.limits } : {}) })) {
     const { events } = await uploader.process(decodeEventsWith(batch.events, `batch ${batch.seq}`, nodeBytes));
     // Through the bytes, as the finalizer gets the uploaders' fragments.
-    for (const e of decodeAssemblyEvents(encodeEventsWith(events, nodeBytes), `batch ${batch.seq}`)) {
-      if (e.t !== 'f' || e.ahead !== true) {
-        await assembler.push(e);
-        continue;
-      }
-      const read = ahead.get(aheadKey(e.path!, e.node.bytes));
-      if (read === undefined) throw new Error(`${e.path} is marked as sent ahead but was not sent`);
-      await assembler.push(joinAhead(e, await read, `the item of ${e.path}`));
-    }
+    for (const e of decodeAssemblyEvents(encodeEventsWith(events, nodeBytes), `batch ${batch.seq}`)) await assembler.push(await joinedEvent(e, fileItem));
   }
   return writeSnapshot(repo, writer, assembler, {
     startedMs,
