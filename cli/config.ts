@@ -6,6 +6,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from './usage-error.ts';
 import { contentEngineKind, type ContentEngineKind } from '../services/repo/content-engine.ts';
+import { contentNiceLevels } from '../services/repo/content-nice.ts';
 
 export interface CliConfig {
   /** Repository location (path or URL); undefined when not given. */
@@ -23,6 +24,8 @@ export interface CliConfig {
   readonly progress: boolean;
   /** Who chunks, seals and places content (FERRY_CONTENT_ENGINE): the native addon, worker threads, or the first that works. */
   readonly contentEngine: ContentEngineKind;
+  /** Nice levels below the process at which the native engine's tasks run (FERRY_CONTENT_NICE, 0-19). */
+  readonly contentNice: number;
 }
 
 export interface GlobalFlags {
@@ -62,8 +65,10 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
   const level = env.FERRY_LOG_LEVEL ?? (flags.verbose ? 'debug' : flags.quiet ? 'error' : 'info');
   const prettyEnv = env.FERRY_LOG_FORMAT;
   let contentEngine: ContentEngineKind;
+  let contentNice: number;
   try {
     contentEngine = contentEngineKind(env.FERRY_CONTENT_ENGINE);
+    contentNice = contentNiceLevels(env.FERRY_CONTENT_NICE);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -79,5 +84,6 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     prettyLogs: prettyEnv === 'pretty' || (prettyEnv !== 'json' && process.stderr.isTTY === true),
     progress: !json && !flags.quiet && process.stderr.isTTY === true,
     contentEngine,
+    contentNice,
   };
 }

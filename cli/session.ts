@@ -91,7 +91,7 @@ export class Session {
   async contentEngine(): Promise<ContentEngine> {
     const repo = await this.repo();
     const { openContentEngine } = await import('../services/repo/content-engine.ts');
-    this.workers ??= openContentEngine(repo.config, repo.keys.idKey, { kind: this.cfg.contentEngine, log: this.log });
+    this.workers ??= openContentEngine(repo.config, repo.keys.idKey, { kind: this.cfg.contentEngine, nice: this.cfg.contentNice, log: this.log });
     return this.workers;
   }
 

@@ -210,6 +210,9 @@ describe('damage and bad input', () => {
       const engine = await t.run(['snapshots'], { env: { FERRY_CONTENT_ENGINE: 'gpu' } });
       expect(engine.code).toBe(2);
       expect(engine.stderr).toMatch(/FERRY_CONTENT_ENGINE is "gpu"; use native, workers or auto/);
+      const nice = await t.run(['snapshots'], { env: { FERRY_CONTENT_NICE: '25' } });
+      expect(nice.code).toBe(2);
+      expect(nice.stderr).toMatch(/FERRY_CONTENT_NICE is "25"; use a whole number from 0 \(no change\) to 19/);
     } finally {
       await t.cleanup();
     }

@@ -8,7 +8,7 @@
       'target_name': 'ferry_content',
       'sources': [
         'src/binding.c', 'src/async_task.c', 'src/ops.c', 'src/napi_args.c', 'src/cdc.c', 'src/blob_id.c', 'src/quickxor.c',
-        'src/blob_seal.c', 'src/slots.c', 'src/file_io.c', 'src/known_filter.c', 'src/tasks.c', 'src/stat_batch.c',
+        'src/blob_seal.c', 'src/slots.c', 'src/file_io.c', 'src/known_filter.c', 'src/tasks.c', 'src/stat_batch.c', 'src/task_nice.c',
       ],
       'defines': ['NAPI_VERSION=8', 'OPENSSL_SUPPRESS_DEPRECATED'],
       'cflags': ['-O3', '-std=gnu11', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter'],

@@ -44,6 +44,12 @@ export interface ContentAddon {
   lstatBatch(dir: string, names: readonly string[], nums: Float64Array, bigs: BigInt64Array, errs: Int32Array): void;
   /** `size` bytes (a multiple of 4096) aligned to 4096, for O_DIRECT writes; undefined where the runtime allows no external buffers. */
   alignedBuffer(size: number): Uint8Array | undefined;
+  /**
+   * How many nice levels (0-19) below the rest of the process content tasks
+   * run, from the next task on each pool thread; 0 leaves threads as they are.
+   * Process-wide, and a thread once lowered stays so (task_nice.h).
+   */
+  setTaskNice(levels: number): void;
   /** Frees the buffers and contexts that no running task holds. */
   releaseIdle(): void;
 }

@@ -32,7 +32,11 @@ export function contentEngineKind(value: string | undefined): ContentEngineKind 
   throw new FerryError(ContentEngineErrorCode.BadKind, `FERRY_CONTENT_ENGINE is "${value}"; use native, workers or auto`, { details: { value } });
 }
 
-export async function openContentEngine(config: RepoConfig, idKey: Uint8Array, opts: { kind?: ContentEngineKind; threads?: number; log?: Logger } = {}): Promise<ContentEngine> {
+export async function openContentEngine(
+  config: RepoConfig,
+  idKey: Uint8Array,
+  opts: { kind?: ContentEngineKind; threads?: number; nice?: number; log?: Logger } = {},
+): Promise<ContentEngine> {
   const kind = opts.kind ?? ContentEngineKind.Auto;
   if (kind !== ContentEngineKind.Workers) {
     const { addon, error } = loadContentAddon();

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "napi_args.h"
+#include "task_nice.h"
 
 int keep(napi_env env, task *t, napi_value v) {
   if (t->nrefs == sizeof t->refs / sizeof t->refs[0]) {
@@ -51,6 +52,7 @@ static void trim_now_and_then(void) {
 
 static void execute(napi_env env, void *data) {
   task *t = data;
+  task_nice_apply();
   slot *s = slot_take();
   if (s == NULL) {
     t->status = -1;

@@ -15,6 +15,7 @@
 #include "napi_args.h"
 
 #include "async_task.h"
+#include "task_nice.h"
 
 
 /* createContext(gear: Uint32Array(256), minSize, avgSize, maxSize, idKey, readSize): the repository's chunking and ID key. */
@@ -94,6 +95,20 @@ static napi_value aligned_buffer(napi_env env, napi_callback_info info) {
   return view;
 }
 
+/* setTaskNice(levels): how many nice levels (0-19) below the process content tasks run; see task_nice.h. */
+static napi_value set_task_nice(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, 1, argv);
+  double levels;
+  if (arg_number(env, argv[0], "levels", &levels) != 0) return NULL;
+  if (!(levels >= 0 && levels <= 19 && levels == (double)(int)levels)) {
+    napi_throw_range_error(env, "native.bad-argument", "levels must be an integer from 0 to 19");
+    return NULL;
+  }
+  task_nice_set((int)levels);
+  return NULL;
+}
+
 /* releaseIdle(): frees the buffers and contexts of slots no task holds. */
 static napi_value release_idle(napi_env env, napi_callback_info info) {
   slot_free_idle();
@@ -110,6 +125,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"place", NULL, op_place, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"lstatBatch", NULL, op_lstat_batch, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"alignedBuffer", NULL, aligned_buffer, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"setTaskNice", NULL, set_task_nice, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"releaseIdle", NULL, release_idle, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
