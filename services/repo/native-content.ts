@@ -28,9 +28,9 @@
  * pack writes took 470 ms of the main thread's time, and 170 ms with the
  * tasks at nice 19 (its idle time went from 0.64 to 1.6 s: it now waits
  * for the pool rather than the pool for it). First backups of the benchmark
- * corpus, interleaved pairs: median ratios 0.958 and 0.963 at nice 19
- * (10 and 8 pairs), 0.977 at nice 10 (10 pairs); backups after mutate the
- * same (6 pairs).
+ * corpus, interleaved pairs against nice 0: median ratio 0.947 at nice 10
+ * (8 of 8 pairs faster); 19 was no better than 10 (0.986, 8 pairs).
+ * Backups after mutate 0.937 (6 pairs); restores the same.
  */
 import { availableParallelism } from 'node:os';
 import { FerryError } from '../../protocol/errors.ts';
