@@ -8,7 +8,12 @@
  * From the moment bulk work starts, full collections come once a heap has
  * grown by half its live size. Measured on the benchmark corpus
  * (interleaved pairs): a first backup's peak about 30 MiB lower at the
- * same speed, a restore's about 50 MiB lower. Not from the start of every
+ * same speed, a restore's about 50 MiB lower. Measured again at d370067,
+ * where a first backup is faster and CPU-bound: 10 full collections
+ * instead of 3, peaks 164 against 200-204 MiB, and 4-7% slower (median
+ * ratios 0.932 and 0.94 without the policy, 6 pairs each, 0.4 CPU-s
+ * less); growing by 100% instead of 50%, 168 MiB and about 1% faster;
+ * by 200%, 183-184 MiB and no faster beyond noise (docs/BENCHMARKS.md). Not from the start of every
  * command: while modules load, the heap only grows, and collecting it on
  * the way made a backup with nothing to do 8% slower.
  *
