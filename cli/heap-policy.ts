@@ -13,9 +13,11 @@
  * instead of 3, peaks 164 against 200-204 MiB, and 4-7% slower (median
  * ratios 0.932 and 0.94 without the policy, 6 pairs each, 0.4 CPU-s
  * less); growing by 100% instead of 50%, 168 MiB and about 1% faster;
- * by 200%, 183-184 MiB and no faster beyond noise (docs/BENCHMARKS.md). Not from the start of every
- * command: while modules load, the heap only grows, and collecting it on
- * the way made a backup with nothing to do 8% slower.
+ * by 200%, 183-184 MiB and no faster beyond noise (docs/BENCHMARKS.md).
+ *
+ * Not from the start of every command: while modules load, the heap only
+ * grows, and collecting it on the way made a backup with nothing to do 8%
+ * slower.
  *
  * Incremental backups too, since the walk allocates less (98c4dbb): after
  * mutateMixed, peaks 161-176 against 179-212 MiB for 1% more time (median
