@@ -85,7 +85,7 @@ export async function uploaderHandler(deps: ActorDeps) {
     const events = item.events();
     const untouched = !events.some((e) => e.t === 'f' && e.path !== undefined && e.ahead !== true);
     const work = () => uploader.process(events, () => ctx.heartbeat());
-    const done = msg.kind === 'work.upload-file' ? await work() : await reading.run(work);
+    const done = item.takesReadingSlot ? await reading.run(work) : await work();
     await writer.flush();
     const storedBytes = writer.stats.storedBytes - storedReported;
     storedReported = writer.stats.storedBytes;
@@ -115,16 +115,18 @@ interface UploadItem {
   readonly endPos: string[];
   /** What the item's progress event says it was. */
   readonly progress: { seq: number } | { file: true };
+  /** A batch reads with READING_BATCHES; a file sent ahead runs one content task at a time and reads at once (see above). */
+  readonly takesReadingSlot: boolean;
 }
 
 function batchItem(v: WorkUpload): UploadItem {
   return {
     key: fragmentKey(v.tenant, v.jobId, v.seq), events: () => decodeEventsWith(v.events, `batch ${v.seq} of job ${v.jobId}`, nodeBytes),
-    startPos: v.startPos, endPos: v.endPos, progress: { seq: v.seq },
+    startPos: v.startPos, endPos: v.endPos, progress: { seq: v.seq }, takesReadingSlot: true,
   };
 }
 
 function fileItem(v: WorkUploadFile): UploadItem {
   const { event, key } = aheadFile(v.events, `a file item of job ${v.jobId}`);
-  return { key: fileFragmentKey(v.tenant, v.jobId, key), events: () => [event], startPos: [], endPos: [], progress: { file: true } };
+  return { key: fileFragmentKey(v.tenant, v.jobId, key), events: () => [event], startPos: [], endPos: [], progress: { file: true }, takesReadingSlot: false };
 }

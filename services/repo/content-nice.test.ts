@@ -33,7 +33,7 @@ describe('content tasks below the process', () => {
     import { loadContentAddon } from ${JSON.stringify(fileURLToPath(new URL('./content-addon.ts', import.meta.url)))};
     import { DEFAULT_CHUNKER_PARAMS } from ${JSON.stringify(fileURLToPath(new URL('./chunker.ts', import.meta.url)))};
     const config = { chunker: { ...DEFAULT_CHUNKER_PARAMS, seed: randomBytes(32) } };
-    const engine = new NativeContent(loadContentAddon().addon, config, randomBytes(32), ${levels === undefined ? '{}' : `{ threads: 4, nice: ${levels} }`});
+    const engine = new NativeContent(loadContentAddon().addon, config, randomBytes(32), { threads: 4${levels === undefined ? '' : `, nice: ${levels}`} });
     const path = process.argv[2];
     writeFileSync(path, randomBytes(200_000));
     const seal = { key: randomBytes(32), level: 2 };
