@@ -53,6 +53,7 @@ describe('key files', () => {
 
   it('sizes scrypt from memory and rejects nonsense', () => {
     expect(newKdfParams(128).N).toBe(2 ** 17);
+    expect(newKdfParams()).toMatchObject({ N: 2 ** 15, r: 8, p: 2 });
     expect(() => newKdfParams(0)).toThrow();
   });
 });
