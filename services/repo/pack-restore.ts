@@ -44,9 +44,7 @@ export const DEFAULT_PACK_RESTORE_LIMITS: PackRestoreLimits = {
   // But a batch's plan lives until it is served, long enough to reach the old generation, where V8 lets it pile
   // up: 8,192 files and 256 MiB (and 16,384 unfinished) peaked ~22 MiB higher than these, no faster (restore of
   // the benchmark corpus to tmpfs, 4 interleaved triples); 2,048 files and 64 MiB, 36 MiB lower but 6% slower.
-  // Three ranges in flight rather than six: each is a buffer of up to 4 MiB that lives until a collection frees
-  // it; 5-6 MiB lower peaks in the same time, from the page cache and after dropping it (6 pairs each).
-  batchFiles: 4096, batchBytes: 128 * 1024 * 1024, maxUnfinished: 8192, rangeBytes: 4 * 1024 * 1024, gapBytes: 1024 * 1024, maxReads: 3,
+  batchFiles: 4096, batchBytes: 128 * 1024 * 1024, maxUnfinished: 8192, rangeBytes: 4 * 1024 * 1024, gapBytes: 1024 * 1024, maxReads: 6,
 };
 
 export interface NeededBlob {
