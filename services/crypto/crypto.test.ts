@@ -4,7 +4,7 @@ import { open, seal } from './aead.ts';
 import { openKeyFile, sealKeyFile, keyFileInfo } from './key-file.ts';
 import { generateX25519, openKeyFrom, publicFromPrivate, sealKeyTo } from './x25519.ts';
 import { KeyKind, newTenantKeys, writerKeys, requirePrivateKey } from './tenant-keys.ts';
-import { newKdfParams } from './kdf.ts';
+import { checkKdfParams, MAX_KDF_LANES, newKdfParams } from './kdf.ts';
 
 const keys = () => newTenantKeys('r'.repeat(32), generateX25519, (n) => randomBytes(n));
 
@@ -54,6 +54,16 @@ describe('key files', () => {
   it('sizes scrypt from memory and rejects nonsense', () => {
     expect(newKdfParams(128).N).toBe(2 ** 17);
     expect(newKdfParams()).toMatchObject({ N: 2 ** 15, r: 8, p: 2 });
+  });
+
+  it('refuses key files whose scrypt parameters are out of range before deriving anything', async () => {
+    const file = JSON.parse(Buffer.from(await sealKeyFile(keys(), 'pw', { host: 'h', kdfMemoryMiB: 1 })).toString('utf8')) as { kdf: Record<string, unknown> };
+    for (const bad of [{ N: 2 ** 40 }, { N: 3000 }, { N: 1 }, { r: 0 }, { r: 1.5 }, { p: 1e9 }, { p: 0 }, { N: 2 ** 22, r: 16 }]) {
+      const hostile = Buffer.from(JSON.stringify({ ...file, kdf: { ...file.kdf, ...bad } }));
+      await expect(openKeyFile(hostile, 'pw')).rejects.toMatchObject({ code: 'crypto.bad-format', message: expect.stringContaining('out of range') });
+    }
+    expect(() => checkKdfParams({ N: 2 ** 22, r: 8, p: MAX_KDF_LANES })).not.toThrow();
+    expect(() => checkKdfParams(newKdfParams(4096))).not.toThrow();
     expect(() => newKdfParams(0)).toThrow();
   });
 });

@@ -43,8 +43,28 @@ export function newKdfParams(memoryMiB: number = DEFAULT_KDF_MEMORY_MIB): KdfPar
   return { alg: 'scrypt', N, r, p: KDF_LANES, salt: randomBytes(32) };
 }
 
+/** Most lanes a key file may ask for: 8 times the default's work at its memory. */
+export const MAX_KDF_LANES = 16;
+
+/**
+ * Throws `crypto.bad-format` unless N, r and p are what Ferry could have
+ * written: N a power of two, 128 * N * r at most the 4096 MiB newKdfParams
+ * allows, r and p small whole numbers. Parameters come from key files in
+ * the repository, which whoever can write there controls: without a bound,
+ * opening one could try to allocate or compute without limit.
+ */
+export function checkKdfParams(params: Pick<KdfParams, 'N' | 'r' | 'p'>): void {
+  const { N, r, p } = params;
+  const whole = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
+  const ok = whole(N, 2 ** 32) && N >= 2 && Number.isInteger(Math.log2(N)) && whole(r, 64) && whole(p, MAX_KDF_LANES) && 128 * N * r <= 4096 * 1024 * 1024;
+  if (!ok) {
+    throw new CryptoError(CryptoErrorCode.BadFormat, `key file asks for scrypt N=${N}, r=${r}, p=${p}: out of range (N a power of two, at most 4096 MiB, at most ${MAX_KDF_LANES} lanes); the key file is damaged or not Ferry's`);
+  }
+}
+
 export async function deriveKey(passphrase: string, params: KdfParams): Promise<Uint8Array> {
   if (params.alg !== 'scrypt') throw new CryptoError(CryptoErrorCode.BadFormat, `unknown KDF ${String(params.alg)}`);
+  checkKdfParams(params);
   const maxmem = 256 * params.N * params.r + 1024 * 1024;
   return await scrypt(passphrase.normalize('NFC'), params.salt, 32, { N: params.N, r: params.r, p: params.p, maxmem });
 }

@@ -12,7 +12,7 @@
  * is reported as `crypto.wrong-passphrase`.
  */
 import { open, seal } from './aead.ts';
-import { deriveKey, newKdfParams, type KdfParams } from './kdf.ts';
+import { checkKdfParams, deriveKey, newKdfParams, type KdfParams } from './kdf.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { KeyKind, type TenantKeys } from './tenant-keys.ts';
 import { publicFromPrivate } from './x25519.ts';
@@ -64,6 +64,7 @@ function parseFile(bytes: Uint8Array): { info: KeyFileInfo; kdf: KdfParams; seal
   if (!k || k.alg !== 'scrypt' || typeof k.N !== 'number' || typeof k.r !== 'number' || typeof k.p !== 'number') {
     throw new CryptoError(CryptoErrorCode.BadFormat, 'key file has no usable kdf parameters');
   }
+  checkKdfParams({ N: k.N, r: k.r, p: k.p });
   const kind = file.kind === KeyKind.Writer ? KeyKind.Writer : KeyKind.Owner;
   return {
     info: { kind, created: String(file.created ?? ''), host: String(file.host ?? '') },

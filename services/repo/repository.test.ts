@@ -31,6 +31,22 @@ describe('repository', () => {
     await expect(Repository.open(new MemoryStorage(), PW)).rejects.toMatchObject({ code: 'repo.not-a-repository' });
   });
 
+  it('skips a key file it cannot read, so the other keys still open the repository, and names it', async () => {
+    const { storage } = await fresh();
+    let own: { name: string } | undefined;
+    for await (const o of storage.list(Prefix.keys)) own ??= o;
+    const file = JSON.parse(Buffer.from(await storage.load(own!.name)).toString('utf8')) as { kdf: object };
+    const hostile = Buffer.from(JSON.stringify({ ...file, kdf: { ...file.kdf, N: 2 ** 40 } }));
+    // Listed before the good key (names sort), so it is tried first.
+    await storage.save(`${Prefix.keys}00${'0'.repeat(62)}`, hostile);
+    await expect(Repository.open(storage, PW)).resolves.toBeDefined();
+    await expect(Repository.open(storage, 'bad')).rejects.toMatchObject({ code: 'repo.wrong-passphrase', message: expect.stringMatching(/none of the 1 readable key.*skipped 1 unreadable key file.*out of range/) });
+    const onlyHostile = new MemoryStorage();
+    await onlyHostile.save(Prefix.config, await storage.load(Prefix.config));
+    await onlyHostile.save(`${Prefix.keys}00${'0'.repeat(62)}`, hostile);
+    await expect(Repository.open(onlyHostile, PW)).rejects.toMatchObject({ code: 'repo.no-key', message: expect.stringContaining('no readable key') });
+  });
+
   it('writes packs then index, deduplicates, and reads blobs back', async () => {
     const { storage, repo } = await fresh();
     const writer = new RepoWriter(repo, new InlineSealer());

@@ -22,21 +22,35 @@ export interface Unlocked {
   readonly keys: TenantKeys;
 }
 
-/** Unlocks with a passphrase; `onDeriving` as for openKeyFile (called once per key tried). */
+/**
+ * Unlocks with a passphrase; `onDeriving` as for openKeyFile (called once per
+ * key tried). A key file that cannot be read (damaged, or with scrypt
+ * parameters out of range) is skipped, so it cannot lock out the holders of
+ * the others; the errors name the skipped files.
+ */
 export async function unlockRepository(storage: Storage, passphrase: string, opts: { onDeriving?: () => void } = {}): Promise<Unlocked> {
   const configBytes = await storage.load(Prefix.config).catch((e: unknown) => {
     if (isNotFound(e)) throw new RepoError(RepoErrorCode.NotARepository, `no Ferry repository at ${storage.location} (no config object); create one with \`ferry init\``, { cause: e });
     throw e;
   });
   let tried = 0;
+  const damaged: string[] = [];
   for await (const info of storage.list(Prefix.keys)) {
     tried++;
     try {
       return { configBytes, keys: await openKeyFile(await storage.load(info.name), passphrase, opts.onDeriving) };
     } catch (e) {
-      if (!hasCode(e, CryptoErrorCode.WrongPassphrase)) throw e;
+      if (hasCode(e, CryptoErrorCode.BadFormat)) damaged.push(`${info.name}: ${(e as Error).message}`);
+      else if (!hasCode(e, CryptoErrorCode.WrongPassphrase)) throw e;
     }
   }
-  if (tried === 0) throw new RepoError(RepoErrorCode.NoKey, `repository at ${storage.location} has no keys; it is damaged`);
-  throw new RepoError(RepoErrorCode.WrongPassphrase, `wrong passphrase: none of the ${tried} key(s) of ${storage.location} opens with it; check FERRY_PASSWORD or FERRY_PASSWORD_FILE`);
+  const skipped = damaged.length > 0 ? `; skipped ${damaged.length} unreadable key file(s) (${damaged.join('; ')})` : '';
+  if (tried === damaged.length) {
+    throw new RepoError(RepoErrorCode.NoKey, `repository at ${storage.location} has no readable key; it is damaged${skipped}`, { details: { damaged: damaged.length } });
+  }
+  throw new RepoError(
+    RepoErrorCode.WrongPassphrase,
+    `wrong passphrase: none of the ${tried - damaged.length} readable key(s) of ${storage.location} opens with it; check FERRY_PASSWORD or FERRY_PASSWORD_FILE${skipped}`,
+    { details: { damaged: damaged.length } },
+  );
 }
