@@ -4,7 +4,7 @@ import { open, seal } from './aead.ts';
 import { openKeyFile, sealKeyFile, keyFileInfo } from './key-file.ts';
 import { generateX25519, openKeyFrom, publicFromPrivate, sealKeyTo } from './x25519.ts';
 import { KeyKind, newTenantKeys, writerKeys, requirePrivateKey } from './tenant-keys.ts';
-import { checkKdfParams, MAX_KDF_LANES, newKdfParams } from './kdf.ts';
+import { checkKdfParams, MAX_KDF_LANES, MAX_KDF_MEMORY_MIB, newKdfParams } from './kdf.ts';
 
 const keys = () => newTenantKeys('r'.repeat(32), generateX25519, (n) => randomBytes(n));
 
@@ -63,7 +63,7 @@ describe('key files', () => {
       await expect(openKeyFile(hostile, 'pw')).rejects.toMatchObject({ code: 'crypto.bad-format', message: expect.stringContaining('out of range') });
     }
     expect(() => checkKdfParams({ N: 2 ** 22, r: 8, p: MAX_KDF_LANES })).not.toThrow();
-    expect(() => checkKdfParams(newKdfParams(4096))).not.toThrow();
+    expect(() => checkKdfParams(newKdfParams(MAX_KDF_MEMORY_MIB))).not.toThrow();
     expect(() => newKdfParams(0)).toThrow();
   });
 });

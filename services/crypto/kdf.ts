@@ -31,11 +31,12 @@ export interface KdfParams {
  */
 export const DEFAULT_KDF_MEMORY_MIB = 32;
 export const MIN_KDF_MEMORY_MIB = 1;
+export const MAX_KDF_MEMORY_MIB = 4096;
 export const KDF_LANES = 2;
 
 export function newKdfParams(memoryMiB: number = DEFAULT_KDF_MEMORY_MIB): KdfParams {
-  if (!Number.isInteger(memoryMiB) || memoryMiB < MIN_KDF_MEMORY_MIB || memoryMiB > 4096) {
-    throw new CryptoError(CryptoErrorCode.BadFormat, `KDF memory must be a whole number of MiB between ${MIN_KDF_MEMORY_MIB} and 4096, got ${memoryMiB}`);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < MIN_KDF_MEMORY_MIB || memoryMiB > MAX_KDF_MEMORY_MIB) {
+    throw new CryptoError(CryptoErrorCode.BadFormat, `KDF memory must be a whole number of MiB between ${MIN_KDF_MEMORY_MIB} and ${MAX_KDF_MEMORY_MIB}, got ${memoryMiB}`);
   }
   const r = 8;
   // Largest power of two N with 128*N*r <= memory.
@@ -48,17 +49,19 @@ export const MAX_KDF_LANES = 16;
 
 /**
  * Throws `crypto.bad-format` unless N, r and p are what Ferry could have
- * written: N a power of two, 128 * N * r at most the 4096 MiB newKdfParams
- * allows, r and p small whole numbers. Parameters come from key files in
- * the repository, which whoever can write there controls: without a bound,
- * opening one could try to allocate or compute without limit.
+ * written: N a power of two, 128 * N * r at most the MAX_KDF_MEMORY_MIB
+ * newKdfParams allows, r and p small whole numbers. Parameters come from key
+ * files in the repository, which whoever can write there controls: without a
+ * bound, deriving from one could try to allocate or compute without limit.
+ * deriveKey calls it, so reading a key file's other fields (`ferry key
+ * list`) still works on one that asks too much.
  */
 export function checkKdfParams(params: Pick<KdfParams, 'N' | 'r' | 'p'>): void {
   const { N, r, p } = params;
   const whole = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
-  const ok = whole(N, 2 ** 32) && N >= 2 && Number.isInteger(Math.log2(N)) && whole(r, 64) && whole(p, MAX_KDF_LANES) && 128 * N * r <= 4096 * 1024 * 1024;
+  const ok = whole(N, 2 ** 32) && N >= 2 && Number.isInteger(Math.log2(N)) && whole(r, 64) && whole(p, MAX_KDF_LANES) && 128 * N * r <= MAX_KDF_MEMORY_MIB * 1024 * 1024;
   if (!ok) {
-    throw new CryptoError(CryptoErrorCode.BadFormat, `key file asks for scrypt N=${N}, r=${r}, p=${p}: out of range (N a power of two, at most 4096 MiB, at most ${MAX_KDF_LANES} lanes); the key file is damaged or not Ferry's`);
+    throw new CryptoError(CryptoErrorCode.BadFormat, `key file asks for scrypt N=${N}, r=${r}, p=${p}: out of range (N a power of two, at most ${MAX_KDF_MEMORY_MIB} MiB, at most ${MAX_KDF_LANES} lanes); the key file is damaged or not Ferry's`);
   }
 }
 

@@ -12,7 +12,7 @@
  * is reported as `crypto.wrong-passphrase`.
  */
 import { open, seal } from './aead.ts';
-import { checkKdfParams, deriveKey, newKdfParams, type KdfParams } from './kdf.ts';
+import { deriveKey, newKdfParams, type KdfParams } from './kdf.ts';
 import { CryptoError, CryptoErrorCode } from './errors.ts';
 import { KeyKind, type TenantKeys } from './tenant-keys.ts';
 import { publicFromPrivate } from './x25519.ts';
@@ -64,7 +64,6 @@ function parseFile(bytes: Uint8Array): { info: KeyFileInfo; kdf: KdfParams; seal
   if (!k || k.alg !== 'scrypt' || typeof k.N !== 'number' || typeof k.r !== 'number' || typeof k.p !== 'number') {
     throw new CryptoError(CryptoErrorCode.BadFormat, 'key file has no usable kdf parameters');
   }
-  checkKdfParams({ N: k.N, r: k.r, p: k.p });
   const kind = file.kind === KeyKind.Writer ? KeyKind.Writer : KeyKind.Owner;
   return {
     info: { kind, created: String(file.created ?? ''), host: String(file.host ?? '') },
@@ -87,9 +86,11 @@ export async function openKeyFile(bytes: Uint8Array, passphrase: string, onDeriv
   const { kdf, sealed } = parseFile(bytes);
   const deriving = deriveKey(passphrase, kdf);
   onDeriving?.();
+  // Only a failure to authenticate means a wrong passphrase; the derivation's own errors (parameters out of range) pass as they are.
+  const key = await deriving;
   let plain: Uint8Array;
   try {
-    plain = open(await deriving, sealed, AAD, 'key file');
+    plain = open(key, sealed, AAD, 'key file');
   } catch (cause) {
     throw new CryptoError(CryptoErrorCode.WrongPassphrase, 'wrong passphrase for this repository key', { cause });
   }

@@ -38,12 +38,13 @@ describe('repository', () => {
     const file = JSON.parse(Buffer.from(await storage.load(own!.name)).toString('utf8')) as { kdf: object };
     const hostile = Buffer.from(JSON.stringify({ ...file, kdf: { ...file.kdf, N: 2 ** 40 } }));
     // Listed before the good key (names sort), so it is tried first.
-    await storage.save(`${Prefix.keys}00${'0'.repeat(62)}`, hostile);
-    await expect(Repository.open(storage, PW)).resolves.toBeDefined();
+    await storage.save(`${Prefix.keys}${'0'.repeat(64)}`, hostile);
+    const opened = await Repository.open(storage, PW);
+    expect(await opened.listKeys()).toHaveLength(2); // listing reads no parameters it would act on
     await expect(Repository.open(storage, 'bad')).rejects.toMatchObject({ code: 'repo.wrong-passphrase', message: expect.stringMatching(/none of the 1 readable key.*skipped 1 unreadable key file.*out of range/) });
     const onlyHostile = new MemoryStorage();
     await onlyHostile.save(Prefix.config, await storage.load(Prefix.config));
-    await onlyHostile.save(`${Prefix.keys}00${'0'.repeat(62)}`, hostile);
+    await onlyHostile.save(`${Prefix.keys}${'0'.repeat(64)}`, hostile);
     await expect(Repository.open(onlyHostile, PW)).rejects.toMatchObject({ code: 'repo.no-key', message: expect.stringContaining('no readable key') });
   });
 
