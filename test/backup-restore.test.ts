@@ -9,9 +9,13 @@ import { promisify } from 'node:util';
 import { cp, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { makeCliEnv, type CliEnv } from './cli-harness.ts';
 import { buildTree, MARKER } from './tree-fixture.ts';
 import { compareTrees } from './compare-trees.ts';
+import { FsStorage } from '../services/storage/fs.ts';
+import { Repository } from '../services/repo/repository.ts';
+import { DEFAULT_CHUNKER_PARAMS } from '../services/repo/chunker.ts';
 
 const exec = promisify(execFile);
 
@@ -193,6 +197,32 @@ describe('damage and bad input', () => {
     }
   });
 
+  it('makes chunks of the average init --chunk-size names, or 512 KiB by default', async () => {
+    const chosen = await makeCliEnv();
+    const usual = await makeCliEnv();
+    try {
+      expect((await chosen.run(['init', '--kdf-memory', '8', '--chunk-size', '64'])).code).toBe(0);
+      expect((await usual.run(['init', '--kdf-memory', '8'])).code).toBe(0);
+      const config = async (t: CliEnv) => (await Repository.open(await FsStorage.create(t.repo), 'correct horse battery staple')).config.chunker;
+      expect(await config(chosen)).toMatchObject({ minSize: 32768, avgSize: 65536, maxSize: 262144 });
+      expect(await config(usual)).toMatchObject(DEFAULT_CHUNKER_PARAMS);
+      expect(DEFAULT_CHUNKER_PARAMS).toEqual({ minSize: 262144, avgSize: 524288, maxSize: 2097152 });
+      // 4 MiB of one repeated random MiB: 64 KiB chunks find the repeats, so far less than 4 MiB is stored.
+      const src = join(chosen.dir, 'src');
+      await mkdir(src);
+      const mib = randomBytes(1024 * 1024);
+      await writeFile(join(src, 'repeats.bin'), Buffer.concat([mib, mib, mib, mib]));
+      const before = await repoBytes(chosen.repo);
+      const b = await chosen.json<BackupJson>(['backup', src]);
+      expect(b.status).toBe('ok');
+      expect(await repoBytes(chosen.repo) - before).toBeLessThan(1.5 * 1024 * 1024);
+      await expectLatestRestores(chosen, src, join(chosen.dir, 'out'));
+    } finally {
+      await chosen.cleanup();
+      await usual.cleanup();
+    }
+  });
+
   it('rejects a missing repository and bad usage with distinct codes', async () => {
     const t = await makeCliEnv();
     try {
@@ -210,6 +240,12 @@ describe('damage and bad input', () => {
       const engine = await t.run(['snapshots'], { env: { FERRY_CONTENT_ENGINE: 'gpu' } });
       expect(engine.code).toBe(2);
       expect(engine.stderr).toMatch(/FERRY_CONTENT_ENGINE is "gpu"; use native, workers or auto/);
+      for (const size of ['100', '32', '16384']) {
+        const init = await t.run(['init', '--chunk-size', size]);
+        expect(init.code).toBe(2);
+        expect(init.stderr).toMatch(/--chunk-size is the average chunk size in KiB: a power of two from 64 to 8192/);
+      }
+      expect(existsSync(t.repo)).toBe(false);
       const nice = await t.run(['snapshots'], { env: { FERRY_CONTENT_NICE: '25' } });
       expect(nice.code).toBe(2);
       expect(nice.stderr).toMatch(/FERRY_CONTENT_NICE is "25"; use a whole number from 0 \(no change\) to 19/);

@@ -6,6 +6,7 @@ import { readPassword } from '../password.ts';
 import { UsageError } from '../usage-error.ts';
 import { Repository } from '../../services/repo/repository.ts';
 import { KeyKind } from '../../services/crypto/tenant-keys.ts';
+import { chunkerParamsForAverage } from '../../services/repo/chunker.ts';
 
 const MiB = 1024 * 1024;
 
@@ -16,19 +17,39 @@ function positiveInt(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+/**
+ * The average chunk size a user may pick: powers of two from 64 KiB
+ * (smaller multiplies index entries for little more deduplication) to
+ * 8 MiB (larger makes the read windows and sealed blobs of every content
+ * task that large).
+ */
+const CHUNK_KIB = { min: 64, max: 8192 } as const;
+
+function chunkSizeKiB(v: string | undefined): number | undefined {
+  const n = positiveInt(v, '--chunk-size');
+  if (n !== undefined && (n & (n - 1) || n < CHUNK_KIB.min || n > CHUNK_KIB.max)) {
+    throw new UsageError(`--chunk-size is the average chunk size in KiB: a power of two from ${CHUNK_KIB.min} to ${CHUNK_KIB.max}, got ${n}`);
+  }
+  return n;
+}
+
 export const initCommand: Command = {
   name: 'init',
-  usage: 'ferry init [--pack-size MiB] [--kdf-memory MiB]',
+  usage: 'ferry init [--pack-size MiB] [--chunk-size KiB] [--kdf-memory MiB]',
   summary: 'create a new encrypted repository',
   async run(args, s) {
-    const { values } = parseCommandArgs('init', args, { 'pack-size': { type: 'string' }, 'kdf-memory': { type: 'string' } });
+    const { values } = parseCommandArgs('init', args, { 'pack-size': { type: 'string' }, 'chunk-size': { type: 'string' }, 'kdf-memory': { type: 'string' } });
+    // Options first: bad usage leaves no directory behind.
+    const packMiB = positiveInt(values['pack-size'], '--pack-size');
+    const chunkKiB = chunkSizeKiB(values['chunk-size']);
+    const kdfMemoryMiB = positiveInt(values['kdf-memory'], '--kdf-memory');
     const storage = await s.openStorage({ create: true });
     try {
-      const packMiB = positiveInt(values['pack-size'], '--pack-size');
       const repo = await Repository.init(storage, await readPassword(s.cfg, s.env, 'new repository passphrase'), {
         host: s.cfg.host,
         ...(packMiB ? { packSize: packMiB * MiB } : {}),
-        ...(values['kdf-memory'] ? { kdfMemoryMiB: positiveInt(values['kdf-memory'], '--kdf-memory') } : {}),
+        ...(chunkKiB ? { chunker: chunkerParamsForAverage(chunkKiB * 1024) } : {}),
+        ...(kdfMemoryMiB ? { kdfMemoryMiB } : {}),
       });
       s.print({ id: repo.config.id, location: storage.location }, () => `created repository ${repo.config.id} at ${storage.location}`);
       return ExitCode.Ok;

@@ -22,8 +22,17 @@ export const gear = gearTable(VECTOR_SEED);
  */
 export const VECTOR_GEAR_FIRST4 = [0xcb0d171b, 0x6fd9448b, 0x52702857, 0x38534c94];
 
-/** Default params (512 KiB / 1 MiB / 8 MiB) over the first 12 MiB of the stream. */
+/** Default params (256 KiB / 512 KiB / 2 MiB) over the first 12 MiB of the stream. */
 export const VECTOR_DEFAULT_12MIB = [
+  561981, 729930, 581117, 629768, 966049, 607951, 564644, 531937, 279924, 564151, 548945, 593884, 553970, 623862,
+  559465, 794037, 333113, 587466, 534010, 673130, 584326, 179252,
+];
+
+/** The 1 MiB params: restic's sizes, and Ferry's default before 512 KiB (existing repositories keep them). */
+export const MIB_PARAMS: ChunkerParams = { minSize: 512 * KiB, avgSize: MiB, maxSize: 8 * MiB };
+
+/** MIB_PARAMS over the first 12 MiB of the stream. */
+export const VECTOR_MIB_12MIB = [
   1291911, 618762, 1587495, 1143272, 811861, 1113096, 1160368, 1170813, 794037, 1633007, 1079038, 179252,
 ];
 

@@ -12,6 +12,8 @@ import {
   gear,
   VECTOR_GEAR_FIRST4,
   VECTOR_DEFAULT_12MIB,
+  MIB_PARAMS,
+  VECTOR_MIB_12MIB,
   VECTOR_SMALL_256KIB,
   VECTOR_SMALL_ZEROS_256KIB,
   prng,
@@ -59,6 +61,10 @@ describe('test vectors', () => {
     expect(chunkLengths(stream12, gear)).toEqual(VECTOR_DEFAULT_12MIB);
   });
 
+  it('the 1 MiB params (restic sizes, existing repositories) over 12 MiB of the test stream', () => {
+    expect(chunkLengths(stream12, gear, MIB_PARAMS)).toEqual(VECTOR_MIB_12MIB);
+  });
+
   it('small params over 256 KiB of the test stream', () => {
     expect(chunkLengths(stream12.subarray(0, 256 * KiB), gear, SMALL)).toEqual(VECTOR_SMALL_256KIB);
   });
@@ -68,33 +74,34 @@ describe('test vectors', () => {
   });
 
   it('uses maskS = 0xFFFFFC00 before avgSize and maskL = 0xFFFFC000 after it (1 MiB)', () => {
-    const { minSize, avgSize, maxSize } = DEFAULT_CHUNKER_PARAMS;
+    const params = MIB_PARAMS;
+    const { minSize, avgSize, maxSize } = params;
     const g = new Uint32Array(256);
     // Data of byte 1 only: the first hashed byte gives h = g[1].
     const ones = new Uint8Array(minSize + 100).fill(1);
     g[1] = 0x3ff; // bits 0..9: outside maskS, cuts at once
-    expect(findCut(ones, 0, ones.length, g)).toBe(minSize + 1);
+    expect(findCut(ones, 0, ones.length, g, params)).toBe(minSize + 1);
     // 0x400: h = 0x400 * (2^k - 1) keeps bits >= 10 set and settles at
     // 0xFFFFFC00, so it never cuts under either mask.
     g[1] = 0x400;
-    expect(findCut(ones, 0, ones.length, g)).toBe(ones.length);
+    expect(findCut(ones, 0, ones.length, g, params)).toBe(ones.length);
 
     // Byte 2 at offset avgSize (the first byte hashed under maskL) turns
     // h = 0xFFFFFC00 into (0xFFFFF800 + g[2]) mod 2^32.
     const data = new Uint8Array(avgSize + 100).fill(1);
     data[avgSize] = 2;
     g[2] = 0x4400; // h = 0x3C00: fails maskS, passes maskL: cut right there
-    expect(findCut(data, 0, data.length, g)).toBe(avgSize + 1);
+    expect(findCut(data, 0, data.length, g, params)).toBe(avgSize + 1);
     g[2] = 0x4800; // h = 0x4000: bit 14 is inside maskL, no cut
-    expect(findCut(data, 0, data.length, g)).toBe(data.length);
+    expect(findCut(data, 0, data.length, g, params)).toBe(data.length);
     // The same byte one position earlier is judged by maskS and does not cut.
     const early = new Uint8Array(avgSize + 100).fill(1);
     early[avgSize - 1] = 2;
     g[2] = 0x4400;
-    expect(findCut(early, 0, early.length, g)).toBe(early.length);
+    expect(findCut(early, 0, early.length, g, params)).toBe(early.length);
     // No cut at all: the chunk stops at maxSize.
     const long = new Uint8Array(maxSize + 5).fill(1);
-    expect(findCut(long, 0, long.length, g)).toBe(maxSize);
+    expect(findCut(long, 0, long.length, g, params)).toBe(maxSize);
   });
 });
 

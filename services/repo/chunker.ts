@@ -43,12 +43,6 @@ export interface ChunkerParams {
   readonly maxSize: number;
 }
 
-export const DEFAULT_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
-  minSize: 524288,
-  avgSize: 1048576,
-  maxSize: 8388608,
-});
-
 export const ChunkerErrorCode = {
   BadParams: 'chunker.bad-params',
   BadSeed: GearErrorCode.BadSeed,
@@ -79,6 +73,31 @@ export function validateChunkerParams(params: ChunkerParams): void {
   if (bits < MIN_AVG_BITS || bits > MAX_AVG_BITS) throw bad(`avgSize must be 2^${MIN_AVG_BITS}..2^${MAX_AVG_BITS}`);
   if (maxSize > MAX_MAX_SIZE) throw bad(`maxSize must be <= ${MAX_MAX_SIZE}`);
 }
+
+/**
+ * Chunker parameters for a new repository whose chunks average `avgSize`
+ * bytes (a power of two): chunks of at least half that and at most four
+ * times it. Past the average a cut falls every avgSize/4 bytes on average,
+ * so a chunk of ordinary data reaches four times the average with odds
+ * below e^-12; only long runs of one byte pattern are cut at maxSize.
+ */
+export function chunkerParamsForAverage(avgSize: number): ChunkerParams {
+  const params = { minSize: avgSize / 2, avgSize, maxSize: 4 * avgSize };
+  validateChunkerParams(params);
+  return Object.freeze(params);
+}
+
+/**
+ * The chunk size of new repositories: 512 KiB on average. Halving restic's
+ * 1 MiB finds more of the repeated regions inside large files (disk images,
+ * databases, archives), whose copies rarely hold a whole 1 MiB chunk, for
+ * twice the index entries per byte of large files and half the largest
+ * file one message can carry the content list of (design.md §9). On the
+ * benchmark's mixed corpus the stored data came out 4% smaller
+ * (docs/BENCHMARKS.md); 256 KiB, 8% smaller, would halve that limit
+ * again. Existing repositories keep the parameters in their config.
+ */
+export const DEFAULT_CHUNKER_PARAMS: ChunkerParams = chunkerParamsForAverage(512 * 1024);
 
 function checkGear(gear: Uint32Array): void {
   if (gear.length !== 256) {

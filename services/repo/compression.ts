@@ -16,7 +16,6 @@
 import zstd from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import { RepoError, RepoErrorCode } from './errors.ts';
-import { DEFAULT_CHUNKER_PARAMS } from './chunker.ts';
 
 export const Compression = { None: 0, Zstd: 1 } as const;
 export type Compression = (typeof Compression)[keyof typeof Compression];
@@ -30,11 +29,13 @@ export type Compression = (typeof Compression)[keyof typeof Compression];
 export const DEFAULT_ZSTD_LEVEL = 2;
 
 /**
- * The reused output grows up to the bound for the default chunker's largest
- * chunk; larger inputs, such as a big index object, get a buffer of their
- * own rather than pin that much.
+ * The reused output grows up to the bound for an 8 MiB chunk, the largest
+ * of the 1 MiB chunking that older repositories keep (the default's are
+ * 2 MiB, and the buffer grows only as far as inputs need); larger inputs,
+ * such as a big index object, get a buffer of their own rather than pin
+ * that much.
  */
-const SCRATCH_MAX = binding.compressBound(DEFAULT_CHUNKER_PARAMS.maxSize);
+const SCRATCH_MAX = binding.compressBound(8 * 1024 * 1024);
 
 let cctx: InstanceType<typeof binding.CCtx> | undefined;
 let scratch = new Uint8Array(0);

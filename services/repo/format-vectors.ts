@@ -27,6 +27,9 @@ export function computeVectors(): Record<string, string> {
   const gear = gearTable(seed);
   v['gear.first4'] = Array.from(gear.subarray(0, 4), (g) => g.toString(16).padStart(8, '0')).join(' ');
   v['chunker.small'] = chunkLengths(vectorStream(256 * 1024), gear, { minSize: 2048, avgSize: 8192, maxSize: 65536 }).join(' ');
+  const stream12 = vectorStream(12 * 1024 * 1024);
+  v['chunker.default'] = chunkLengths(stream12, gear, { minSize: 256 * 1024, avgSize: 512 * 1024, maxSize: 2 * 1024 * 1024 }).join(' ');
+  v['chunker.1mib'] = chunkLengths(stream12, gear, { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 }).join(' ');
 
   const idKey = bytes(0x40, 32);
   v['blob-id.abc'] = hex(blobId(idKey, new TextEncoder().encode('abc')));

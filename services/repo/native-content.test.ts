@@ -14,7 +14,7 @@ import { BlobType, openBlob, sealBlob } from './blob.ts';
 import type { RepoConfig } from './config.ts';
 import type { SealSpec } from './content.ts';
 import type { PlacedBlob } from './place-blobs.ts';
-import { SMALL, VECTOR_DEFAULT_12MIB, VECTOR_SEED, VECTOR_SMALL_256KIB, VECTOR_SMALL_ZEROS_256KIB } from './chunker.fixture.ts';
+import { MIB_PARAMS, SMALL, VECTOR_DEFAULT_12MIB, VECTOR_MIB_12MIB, VECTOR_SEED, VECTOR_SMALL_256KIB, VECTOR_SMALL_ZEROS_256KIB } from './chunker.fixture.ts';
 import { testStreamBytes } from './test-stream.ts';
 import { computeVectors } from './format-vectors.ts';
 import { hash64 } from '../hash/quickxor.ts';
@@ -147,6 +147,7 @@ describe('NativeContent and the published format vectors (docs/design.md)', () =
     const zeros = join(dir, 'vector-zeros');
     writeFileSync(zeros, new Uint8Array(256 * 1024));
     expect(await withParams(DEFAULT_CHUNKER_PARAMS, (e) => lengths(e, stream))).toEqual(VECTOR_DEFAULT_12MIB);
+    expect(await withParams(MIB_PARAMS, (e) => lengths(e, stream))).toEqual(VECTOR_MIB_12MIB);
     expect(await withParams(SMALL, (e) => lengths(e, small))).toEqual(VECTOR_SMALL_256KIB);
     expect(await withParams(SMALL, (e) => lengths(e, zeros))).toEqual(VECTOR_SMALL_ZEROS_256KIB);
   });

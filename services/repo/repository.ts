@@ -26,6 +26,7 @@ import { openBlob, BlobType } from './blob.ts';
 import { PackWindows } from './pack-windows.ts';
 import { packKeyFor } from './pack-keys.ts';
 import { DEFAULT_ZSTD_LEVEL } from './compression.ts';
+import { DEFAULT_CHUNKER_PARAMS } from './chunker.ts';
 
 export type { SnapshotRecord } from './snapshot-list.ts';
 
@@ -36,8 +37,6 @@ export interface InitOptions {
   readonly zstdLevel?: number;
   readonly chunker?: { minSize: number; avgSize: number; maxSize: number };
 }
-
-const DEFAULT_CHUNKING = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
 
 /** Index files loaded ahead of the one being decoded. */
 const INDEX_READ_AHEAD = 8;
@@ -80,7 +79,7 @@ export class Repository {
     const config: RepoConfig = {
       version: 1,
       id: keys.repoId,
-      chunker: { ...(opts.chunker ?? DEFAULT_CHUNKING), seed: randomBytes(32) },
+      chunker: { ...(opts.chunker ?? DEFAULT_CHUNKER_PARAMS), seed: randomBytes(32) },
       packSize,
       zstdLevel: opts.zstdLevel ?? DEFAULT_ZSTD_LEVEL,
       publicKey: keys.publicKey,
