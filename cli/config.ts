@@ -13,6 +13,8 @@ export interface CliConfig {
   readonly repo: string | undefined;
   readonly password: { readonly from: 'env' } | { readonly from: 'file'; readonly path: string } | { readonly from: 'prompt' } | { readonly from: 'none' };
   readonly stateDir: string;
+  /** The key that seals site credentials (FERRY_SITE_KEY_FILE; default in the state directory). */
+  readonly siteKeyFile: string;
   readonly host: string;
   /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
   readonly source: string;
@@ -76,6 +78,7 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     repo: flags.repo ?? env.FERRY_REPO,
     password,
     stateDir,
+    siteKeyFile: resolve(env.FERRY_SITE_KEY_FILE ?? join(stateDir, 'site-secrets.key')),
     host,
     source,
     tenant,

@@ -22,6 +22,8 @@ interface CommandEntry {
   readonly name: string;
   readonly opensRepo: boolean;
   readonly load: () => Promise<Command>;
+  /** Global option names that mean something of the command's own after its name (`site add --host`). */
+  readonly ownFlags?: readonly string[];
 }
 
 const COMMANDS: readonly CommandEntry[] = [
@@ -44,6 +46,8 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'jobs', opensRepo: false, load: async () => (await import('./commands/serve.ts')).jobsCommand },
   { name: 'events', opensRepo: false, load: async () => (await import('./commands/serve.ts')).eventsCommand },
   { name: 'schedule', opensRepo: false, load: async () => (await import('./commands/schedule.ts')).scheduleCommand },
+  { name: 'site', opensRepo: false, load: async () => (await import('./commands/site.ts')).siteCommand, ownFlags: ['host'] },
+  { name: 'target', opensRepo: false, load: async () => (await import('./commands/site.ts')).targetCommand },
 ];
 
 const GLOBAL_OPTIONS = {
@@ -92,14 +96,14 @@ function splitArgs(argv: string[]): { globals: string[]; name: string | undefine
 }
 
 /** Pulls global flags out of a command's arguments too, so `ferry backup --repo X dir` works. */
-function extractGlobals(rest: string[]): { flags: string[]; rest: string[] } {
+function extractGlobals(rest: string[], own: readonly string[] = []): { flags: string[]; rest: string[] } {
   const flags: string[] = [];
   const out: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const key = a.startsWith('--') ? a.slice(2).split('=')[0]! : a.startsWith('-') && a.length === 2 ? a.slice(1) : '';
     const opt = key ? Object.entries(GLOBAL_OPTIONS).find(([k, o]) => k === key || ('short' in o && o.short === key)) : undefined;
-    if (opt && opt[0] !== 'help') {
+    if (opt && opt[0] !== 'help' && !own.includes(opt[0])) {
       flags.push(a);
       if (opt[1].type === 'string' && !a.includes('=')) flags.push(rest[++i] ?? '');
     } else out.push(a);
@@ -112,7 +116,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let json = argv.includes('--json');
   try {
     const split = splitArgs(argv);
-    const inner = extractGlobals(split.rest);
+    const inner = extractGlobals(split.rest, COMMANDS.find((c) => c.name === split.name)?.ownFlags);
     let parsed;
     try {
       parsed = parseArgs({ args: [...split.globals, ...inner.flags], options: GLOBAL_OPTIONS, strict: true, allowPositionals: false });

@@ -65,6 +65,7 @@ export const Buckets = {
   Leases: 'ferry-leases',
   Fragments: 'ferry-fragments',
   Schedules: 'ferry-schedules',
+  Sites: 'ferry-sites',
 } as const;
 export type BucketName = (typeof Buckets)[keyof typeof Buckets];
 
@@ -139,6 +140,7 @@ export const bucketSpecs: readonly BucketSpec[] = [
   { bucket: Buckets.Leases, description: 'Singleton and per-site leases', history: 1, maxAgeMs: DAY },
   { bucket: Buckets.Fragments, description: 'Transient job fragments', history: 1, maxAgeMs: 14 * DAY },
   { bucket: Buckets.Schedules, description: 'Backup schedules', history: 1, maxAgeMs: 0 },
+  { bucket: Buckets.Sites, description: 'Pull sites and their targets, key <tenant>.s.<site uuid>; names <tenant>.n.<name>', history: 5, maxAgeMs: 0 },
 ];
 
 export interface ResourceOptions {

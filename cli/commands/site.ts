@@ -1,0 +1,184 @@
+/**
+ * `ferry site` and `ferry target`: the pull sites (hosts over SSH) and what
+ * to pull from each. Records live in the `ferry-sites` bucket; credentials
+ * are sealed to the site-secrets key (FERRY_SITE_KEY_FILE) before they
+ * leave this process, and never printed.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { UsageError } from '../usage-error.ts';
+import { openRuntime } from '../runtime.ts';
+import type { Session } from '../session.ts';
+import { openBucket } from '../../actors/runtime/open-bucket.ts';
+import { Buckets } from '../../protocol/resources.ts';
+import { isId } from '../../protocol/subjects.ts';
+import { SiteStore } from '../../services/sites/site-store.ts';
+import { SiteSecrets } from '../../services/sites/site-secrets.ts';
+import { secretKeyOf, targetHash, TargetKinds, type SiteRecord, type TargetKind, type TargetRecord } from '../../services/sites/site-record.ts';
+import { parseTarget } from '../../services/sites/target-spec.ts';
+import { SshSession, fingerprintOfKeyLine } from '../../services/sources/ssh-session.ts';
+
+async function withStore<T>(s: Session, fn: (store: SiteStore) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(s, { needs: [] });
+  try {
+    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)));
+  } finally {
+    await rt.close();
+  }
+}
+
+/** What lists and `show` print of a site: everything but its secrets. */
+function publicView(site: SiteRecord) {
+  return {
+    name: site.name,
+    uuid: site.uuid,
+    address: SshSession.where(site),
+    auth: site.auth,
+    hostKeyFingerprint: site.hostKey ? fingerprintOfKeyLine(site.hostKey) : null,
+    health: site.health,
+    lastPreflight: site.lastPreflight ?? null,
+    lastBackup: site.lastBackup ?? null,
+    targets: site.targets.map(targetView),
+  };
+}
+
+function targetView(t: TargetRecord) {
+  return { hash: t.hash, kind: t.kind, location: t.display, overSsh: t.overSsh };
+}
+
+/** A location the user mistyped is a usage error (exit 2), like any other bad argument. */
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function port(v: string | undefined): number {
+  if (v === undefined) return 22;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port must be 1-65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function addSite(s: Session, name: string | undefined, args: string[]): Promise<ExitCode> {
+  const { values } = parseCommandArgs('site add', args, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    user: { type: 'string' },
+    key: { type: 'string' },
+    'ssh-password-file': { type: 'string' },
+    'host-key': { type: 'string' },
+  });
+  if (!name || !isId(name)) throw new UsageError('site add: NAME must match [A-Za-z0-9_-] (1-64 characters)');
+  if (!values.host || !values.user) throw new UsageError('site add: --host and --user are required');
+  if (!!values.key === !!values['ssh-password-file']) throw new UsageError('site add: give exactly one of --key FILE and --ssh-password-file FILE');
+  const auth = values.key ? 'key' : 'password';
+  const raw = await readFile((values.key ?? values['ssh-password-file'])!, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`site add: cannot read the ${values.key ? '--key' : '--ssh-password-file'} file (${err.code})`);
+  });
+  // A password file's final newline is the editor's, not the password's.
+  const credential = auth === 'password' ? raw.replace(/\r?\n$/, '') : raw;
+  const target = {
+    host: values.host,
+    port: port(values.port),
+    user: values.user,
+    ...(auth === 'key' ? { privateKey: credential } : { password: credential }),
+    ...(values['host-key'] ? { hostKey: values['host-key'] } : {}),
+  };
+  // First contact: proves the login works and pins the host key it presents (or checks the one given).
+  const session = await SshSession.open(target);
+  const hostKey = session.hostKey;
+  await session.close();
+  const secrets = await SiteSecrets.load(s.cfg.siteKeyFile, { create: true });
+  const uuid = SiteStore.newUuid();
+  const site: SiteRecord = {
+    v: 1, uuid, name, tenant: s.cfg.tenant, host: target.host, port: target.port, user: target.user, auth,
+    secret: secrets.seal(new TextEncoder().encode(credential), secretKeyOf({ tenant: s.cfg.tenant, uuid })),
+    hostKey, targets: [], health: 'unknown', createdAt: Date.now(),
+  };
+  await withStore(s, (store) => store.add(site));
+  s.print(publicView(site), () => [`added site ${name} (${SshSession.where(site)})`, `pinned host key ${fingerprintOfKeyLine(hostKey)}`]);
+  return ExitCode.Ok;
+}
+
+export const siteCommand: Command = {
+  name: 'site',
+  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site show NAME | ferry site remove NAME',
+  summary: 'pull sites: hosts reached over SSH, their pinned host keys and health',
+  async run(args, s) {
+    const [verb, name, ...rest] = args;
+    if (verb === 'add') return addSite(s, name, rest);
+    if (verb === 'list' && name === undefined) {
+      const sites = await withStore(s, (store) => store.list(s.cfg.tenant));
+      const rows = sites.map(publicView);
+      s.print(rows, () => (rows.length ? rows.map((r) => `${r.name.padEnd(16)} ${r.address.padEnd(32)} ${r.health.padEnd(8)} ${r.targets.length} target(s)`) : 'no sites'));
+      return ExitCode.Ok;
+    }
+    if (verb === 'show' && name) {
+      const { site } = await withStore(s, (store) => store.get(s.cfg.tenant, name));
+      const v = publicView(site);
+      s.print(v, () => [
+        `${v.name}  ${v.address}  (${v.auth})  health ${v.health}`,
+        `  uuid ${v.uuid}`,
+        `  host key ${v.hostKeyFingerprint ?? 'not pinned'}`,
+        ...v.targets.map((t) => `  ${t.hash}  ${t.kind.padEnd(9)} ${t.location}${t.overSsh ? '  (over ssh)' : ''}`),
+      ]);
+      return ExitCode.Ok;
+    }
+    if (verb === 'remove' && name) {
+      const site = await withStore(s, (store) => store.remove(s.cfg.tenant, name));
+      s.print({ removed: site.name, uuid: site.uuid }, () => `removed site ${site.name}`);
+      return ExitCode.Ok;
+    }
+    throw new UsageError(`usage: ${siteCommand.usage}`);
+  },
+};
+
+export const targetCommand: Command = {
+  name: 'target',
+  usage: `ferry target add SITE KIND LOCATION [--over-ssh] | ferry target list SITE | ferry target remove SITE HASH   (KIND: ${TargetKinds.join(', ')})`,
+  summary: 'what to pull from a site: directories, SQLite files, databases, FTP, WordPress',
+  async run(args, s) {
+    const { values, positionals } = parseCommandArgs('target', args, { 'over-ssh': { type: 'boolean' } });
+    const [verb, siteName, a, b] = positionals;
+    if (!siteName) throw new UsageError(`usage: ${targetCommand.usage}`);
+    if (verb === 'list') {
+      const { site } = await withStore(s, (store) => store.get(s.cfg.tenant, siteName));
+      const rows = site.targets.map(targetView);
+      s.print(rows, () => (rows.length ? rows.map((t) => `${t.hash}  ${t.kind.padEnd(9)} ${t.location}${t.overSsh ? '  (over ssh)' : ''}`) : `site ${site.name} has no targets`));
+      return ExitCode.Ok;
+    }
+    if (verb === 'add' && a && b) {
+      if (!TargetKinds.includes(a as TargetKind)) throw new UsageError(`target add: KIND must be one of ${TargetKinds.join(', ')}, not ${JSON.stringify(a)}`);
+      const kind = a as TargetKind;
+      if (values['over-ssh'] && kind !== 'postgres' && kind !== 'mysql') throw new UsageError('target add: --over-ssh is for postgres and mysql targets');
+      const parsed = asUsage(() => parseTarget(kind, b));
+      const hash = targetHash(kind, parsed.display);
+      const secrets = parsed.secretUrl ? await SiteSecrets.load(s.cfg.siteKeyFile, { create: false }) : undefined;
+      const added = await withStore(s, (store) =>
+        store.update(s.cfg.tenant, siteName, (site) => {
+          if (site.targets.some((t) => t.hash === hash)) throw new UsageError(`site ${site.name} already has this target (${hash})`);
+          const sealedUrl = parsed.secretUrl && secrets ? secrets.seal(new TextEncoder().encode(parsed.secretUrl), `${secretKeyOf(site)}.${hash}`) : undefined;
+          return { ...site, targets: [...site.targets, { hash, kind, display: parsed.display, sealedUrl, overSsh: values['over-ssh'] === true, addedAt: Date.now() }] };
+        }),
+      );
+      s.print(targetView(added.targets.at(-1)!), () => `added ${kind} target ${parsed.display} to ${added.name} (${hash})`);
+      return ExitCode.Ok;
+    }
+    if (verb === 'remove' && a) {
+      const site = await withStore(s, (store) =>
+        store.update(s.cfg.tenant, siteName, (x) => {
+          if (!x.targets.some((t) => t.hash === a)) throw new UsageError(`site ${x.name} has no target ${a} (see ferry target list ${x.name})`);
+          return { ...x, targets: x.targets.filter((t) => t.hash !== a) };
+        }),
+      );
+      s.print({ site: site.name, removed: a }, () => `removed target ${a} from ${site.name}`);
+      return ExitCode.Ok;
+    }
+    throw new UsageError(`usage: ${targetCommand.usage}`);
+  },
+};
