@@ -4,6 +4,7 @@
  * wire like any other.
  */
 import { FerryError } from '../protocol/errors.ts';
+import { SiteJob } from '../protocol/messages.ts';
 
 export interface BackupSpec {
   /** Paths recorded in the snapshot (the backed-up roots). */
@@ -25,6 +26,12 @@ export interface RestoreSpec {
 
 export interface VerifySpec {
   readonly readData: boolean;
+}
+
+export interface SiteSpec {
+  /** The site's name or uuid. */
+  readonly site: string;
+  readonly job: SiteJob;
 }
 
 const bad = (what: string) => new FerryError('job.bad-spec', `job spec field ${what} is missing or malformed`);
@@ -50,6 +57,11 @@ export function backupSpec(spec: Record<string, unknown>): BackupSpec {
 
 export function restoreSpec(spec: Record<string, unknown>): RestoreSpec {
   return { snapshot: str(spec.snapshot, 'snapshot'), path: strings(spec.path ?? [], 'path'), target: str(spec.target, 'target'), contentOnly: spec.contentOnly === true };
+}
+
+export function siteSpec(spec: Record<string, unknown>): SiteSpec {
+  if (!SiteJob.includes(spec.job as SiteJob)) throw bad('job');
+  return { site: str(spec.site, 'site'), job: spec.job as SiteJob };
 }
 
 export function verifySpec(spec: Record<string, unknown>): VerifySpec {

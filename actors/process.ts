@@ -15,11 +15,12 @@ import { uploaderHandler } from './uploader.ts';
 import { finalizerHandler } from './finalizer.ts';
 import { restorerHandler } from './restorer.ts';
 import { verifierHandler } from './verifier.ts';
+import { siteHandler, type SiteActorDeps } from './site.ts';
 import { reportFailures } from './report-failures.ts';
 import { UsageError } from '../cli/usage-error.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
 
-export const ActorKinds = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier'] as const;
+export const ActorKinds = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier', 'site'] as const;
 export type ActorKind = (typeof ActorKinds)[number];
 
 export function parseActorKinds(list: string): ActorKind[] {
@@ -38,6 +39,8 @@ export interface StartActorsOptions {
   readonly logger: Logger;
   /** Needed by every actor but the coordinator. */
   readonly deps?: ActorDeps | undefined;
+  /** Needed by the site actor. */
+  readonly site?: SiteActorDeps | undefined;
   readonly kinds: readonly ActorKind[];
   readonly concurrency?: Partial<Record<ActorKind, number>>;
 }
@@ -83,6 +86,11 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Restorer, accepts: ['work.restore'], handler: reportFailures('restore', restorerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
       case 'verifier':
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Verifier, accepts: ['work.verify'], handler: reportFailures('verify', verifierHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
+      case 'site': {
+        if (!opts.site) throw new UsageError('the site actor needs its staging directory and site-secrets key');
+        // Different sites run side by side up to this many; one site's jobs wait for its lease.
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Site, accepts: ['work.site'], handler: reportFailures('site', siteHandler(opts.site)), concurrency: conc(kind, 4) }));
+      }
     }
   };
   const results = await Promise.allSettled(opts.kinds.map(startOne));

@@ -15,6 +15,10 @@ export interface CliConfig {
   readonly stateDir: string;
   /** The key that seals site credentials (FERRY_SITE_KEY_FILE; default in the state directory). */
   readonly siteKeyFile: string;
+  /** Where site pulls are staged (FERRY_STAGING_DIR; default `staging` in the state directory). */
+  readonly stagingDir: string;
+  /** Free space a site pull needs there before it starts (FERRY_STAGING_MIN_FREE_MIB, default 1024). */
+  readonly stagingMinFreeBytes: number;
   readonly host: string;
   /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
   readonly source: string;
@@ -42,6 +46,14 @@ export interface GlobalFlags {
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A whole number of MiB from the environment, or the default. */
+function mib(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} is ${JSON.stringify(v)}; use a whole number of MiB`);
+  return n;
+}
 
 export function toSafeId(s: string): string {
   const id = s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
@@ -79,6 +91,8 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     password,
     stateDir,
     siteKeyFile: resolve(env.FERRY_SITE_KEY_FILE ?? join(stateDir, 'site-secrets.key')),
+    stagingDir: resolve(env.FERRY_STAGING_DIR ?? join(stateDir, 'staging')),
+    stagingMinFreeBytes: mib(env.FERRY_STAGING_MIN_FREE_MIB, 'FERRY_STAGING_MIN_FREE_MIB', 1024) * 2 ** 20,
     host,
     source,
     tenant,

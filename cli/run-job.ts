@@ -12,6 +12,7 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
   scan: ['coordinator', 'scanner'],
   restore: ['coordinator', 'restorer'],
   verify: ['coordinator', 'verifier'],
+  site: ['coordinator', 'site'],
 };
 
 /** A job's spec, or how to work it out once the repository is open (a parent snapshot, a path check). */

@@ -12,7 +12,7 @@ import { ProtocolError, ProtocolErrorCode, type WireError } from './errors.ts';
 import { compact, Fields } from './fields.ts';
 import type { EventType } from './subjects.ts';
 
-export const JobType = ['backup', 'restore', 'verify', 'scan'] as const;
+export const JobType = ['backup', 'restore', 'verify', 'scan', 'site'] as const;
 export type JobType = (typeof JobType)[number];
 
 export const FinalStatus = ['success', 'warning', 'failed'] as const;
@@ -49,6 +49,16 @@ export interface JobFailed extends JobScoped {
 }
 export type JobCancel = JobScoped;
 
+export const SiteJob = ['preflight', 'backup'] as const;
+export type SiteJob = (typeof SiteJob)[number];
+
+/** A job on one pull site (actors/site.ts). */
+export interface WorkSite extends JobScoped {
+  repoId: string;
+  /** The site's name or uuid. */
+  site: string;
+  job: SiteJob;
+}
 export interface WorkScan extends JobScoped {
   repoId: string;
   source: string;
@@ -163,6 +173,7 @@ export const Messages = {
     contentOnly: f.bool('contentOnly'),
   })),
   'work.verify': kind<WorkVerify>('work.verify', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), readData: f.bool('readData') })),
+  'work.site': kind<WorkSite>('work.site', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), site: f.id('site'), job: f.oneOf('job', SiteJob) })),
   event: kind<JobEvent>('event', 1, (f) => ({
     ...scoped(f),
     type: f.oneOf('type', EVENT_TYPES),

@@ -47,6 +47,7 @@ export const Durables = {
   Finalizer: 'finalizer',
   Restorer: 'restorer',
   Verifier: 'verifier',
+  Site: 'site',
 } as const;
 export type DurableName = (typeof Durables)[keyof typeof Durables];
 
@@ -57,6 +58,7 @@ export const WorkDurable: { readonly [T in WorkTask]: DurableName } = {
   finalize: Durables.Finalizer,
   restore: Durables.Restorer,
   verify: Durables.Verifier,
+  site: Durables.Site,
 };
 
 export const Buckets = {
@@ -105,7 +107,7 @@ export const streamSpecs: readonly StreamSpec[] = [
   { name: Streams.Jobs, description: 'Messages to the coordinator', subjects: ['ferry.jobs.>'], retention: 'workqueue', maxAgeMs: 0 },
   {
     name: Streams.Work,
-    description: 'Work queues for scanner, uploader, finalizer, restorer, verifier',
+    description: 'Work queues for scanner, uploader, finalizer, restorer, verifier, site',
     subjects: ['ferry.work.>'],
     retention: 'workqueue',
     maxAgeMs: 0,
@@ -130,6 +132,7 @@ export const consumerSpecs: readonly ConsumerSpec[] = [
   work('finalize', 'Snapshot finalization'),
   work('restore', 'Restores'),
   work('verify', 'Repository verification'),
+  work('site', 'Site jobs: preflight checks and pulls over SSH'),
 ];
 
 export const bucketSpecs: readonly BucketSpec[] = [

@@ -72,7 +72,12 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test', '-f', file]);
 }
 
-export async function startSshd(): Promise<Sshd> {
+export interface SshdOptions {
+  /** PATH for the sessions (sshd_config SetEnv), e.g. to leave a tool out. */
+  readonly path?: string;
+}
+
+export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const why = sshdUnavailable();
   if (why) throw new Error(why);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -98,6 +103,7 @@ export async function startSshd(): Promise<Sshd> {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'Subsystem sftp internal-sftp',
+      ...(opts.path ? [`SetEnv PATH=${opts.path}`] : []),
       'LogLevel VERBOSE',
       '',
     ].join('\n'),

@@ -19,6 +19,7 @@ import { SiteSecrets } from '../../services/sites/site-secrets.ts';
 import { secretKeyOf, targetHash, TargetKinds, type SiteRecord, type TargetKind, type TargetRecord } from '../../services/sites/site-record.ts';
 import { parseTarget } from '../../services/sites/target-spec.ts';
 import { SshSession, fingerprintOfKeyLine } from '../../services/sources/ssh-session.ts';
+import { runJobFromCli } from '../run-job.ts';
 
 async function withStore<T>(s: Session, fn: (store: SiteStore) => Promise<T>): Promise<T> {
   const rt = await openRuntime(s, { needs: [] });
@@ -105,13 +106,31 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
   return ExitCode.Ok;
 }
 
+async function runSite(s: Session, name: string, args: string[]): Promise<ExitCode> {
+  const { values } = parseCommandArgs('site run', args, { job: { type: 'string' } });
+  const job = values.job ?? 'preflight';
+  // Pulls are the next step of the issue; until they land, say so rather than queue a job that would fail.
+  if (job !== 'preflight') throw new UsageError(`site run: --job ${JSON.stringify(job)} is not available yet; this version runs --job preflight`);
+  const { record, final } = await runJobFromCli(s, 'site', { site: name, job });
+  s.print({ job: record.jobId, state: record.state, summary: final?.summary ?? null }, () => `preflight of ${name}: all ${Number((final?.summary as Record<string, unknown> | undefined)?.checks ?? 0)} checks passed`);
+  return ExitCode.Ok;
+}
+
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site show NAME | ferry site remove NAME',
+  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME --job preflight',
   summary: 'pull sites: hosts reached over SSH, their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;
     if (verb === 'add') return addSite(s, name, rest);
+    if (verb === 'run' && name) return runSite(s, name, rest);
+    if (verb === 'status' && name === undefined) {
+      const sites = await withStore(s, (store) => store.list(s.cfg.tenant));
+      const rows = sites.map((x) => ({ name: x.name, health: x.health, lastPreflight: x.lastPreflight ?? null, lastBackup: x.lastBackup ?? null }));
+      const when = (r: { at: number; state: string; message?: string | undefined } | null) => (r ? `${r.state} ${new Date(r.at).toISOString()}${r.message ? ` (${r.message})` : ''}` : 'never');
+      s.print(rows, () => (rows.length ? rows.flatMap((r) => [`${r.name}: ${r.health}`, `  preflight ${when(r.lastPreflight)}`, `  backup    ${when(r.lastBackup)}`]) : 'no sites'));
+      return ExitCode.Ok;
+    }
     if (verb === 'list' && name === undefined) {
       const sites = await withStore(s, (store) => store.list(s.cfg.tenant));
       const rows = sites.map(publicView);

@@ -1,0 +1,86 @@
+/**
+ * Site actor: runs the jobs of pull sites (seed 001's Satoru, seed 004's
+ * workers). One site's jobs never overlap: each holds the lease
+ * `site.<tenant>.<site uuid>` while it runs, and a second one waits for it
+ * (on its lane, heartbeating) rather than fail. Different sites run side by
+ * side, up to the actor's concurrency (`job_worker_concurrency`).
+ *
+ * Credentials are opened here, with the site-secrets key this process was
+ * given, and go no further than the connection: events and the site's
+ * record get checks and messages, never a secret.
+ */
+import { hostname } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import type { ActorContext, ActorMessage } from './runtime/actor-context.ts';
+import { LeaseKeeper } from './runtime/lease-keeper.ts';
+import { Leases } from './runtime/leases.ts';
+import { publishJobEvent } from './job-events.ts';
+import { Buckets } from '../protocol/resources.ts';
+import { subjects } from '../protocol/subjects.ts';
+import { FerryError } from '../protocol/errors.ts';
+import { SiteStore } from '../services/sites/site-store.ts';
+import { SiteSecrets } from '../services/sites/site-secrets.ts';
+import { secretKeyOf, type SiteRecord } from '../services/sites/site-record.ts';
+import { runPreflight } from '../services/sites/preflight.ts';
+import type { SshTarget } from '../services/sources/ssh-session.ts';
+
+export interface SiteActorDeps {
+  /** The site-secrets key file (FERRY_SITE_KEY_FILE). */
+  readonly siteKeyFile: string;
+  /** Where pulls are staged: `<root>/<site uuid>/<target hash>/`. */
+  readonly stagingRoot: string;
+  /** Free space a pull needs in the staging root before it starts. */
+  readonly minFreeBytes: number;
+}
+
+const LEASE_TTL_MS = 60_000;
+const HOLDER = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** The SSH target of a site with its credential opened. */
+async function openTarget(deps: SiteActorDeps, site: SiteRecord): Promise<SshTarget> {
+  const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
+  const credential = new TextDecoder().decode(secrets.open(site.secret, secretKeyOf(site)));
+  return {
+    host: site.host,
+    port: site.port,
+    user: site.user,
+    hostKey: site.hostKey,
+    ...(site.auth === 'key' ? { privateKey: credential } : { password: credential }),
+  };
+}
+
+export function siteHandler(deps: SiteActorDeps) {
+  return async (ctx: ActorContext, msg: ActorMessage<'work.site'>): Promise<void> => {
+    const v = msg.value;
+    const store = new SiteStore(await ctx.kv(Buckets.Sites));
+    const { site } = await store.get(v.tenant, v.site);
+    const leases = new Leases(await ctx.kv(Buckets.Leases));
+    const keeper = await LeaseKeeper.acquire({ leases, key: `site.${v.tenant}.${site.uuid}`, holder: HOLDER, ttlMs: LEASE_TTL_MS, log: ctx.log }, ctx.signal);
+    try {
+      if (v.job !== 'preflight') {
+        throw new FerryError('site.job-unsupported', `site ${v.job} jobs are not built yet; run a preflight`, { details: { job: v.job } });
+      }
+      await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');
+      await mkdir(deps.stagingRoot, { recursive: true, mode: 0o700 });
+      const report = await runPreflight(await openTarget(deps, site), site.targets, { stagingRoot: deps.stagingRoot, minFreeBytes: deps.minFreeBytes });
+      for (const c of report.checks) await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, check: c.name, ok: c.ok, ...(c.message ? { message: c.message } : {}) }, 'site');
+      const at = Date.now();
+      await store.update(v.tenant, site.uuid, (s) => ({
+        ...s,
+        health: report.ok ? (s.health === 'failed' || s.health === 'unknown' ? 'ok' : s.health) : 'failed',
+        lastPreflight: { at, state: report.ok ? 'ok' : 'failed', message: report.ok ? undefined : report.summary },
+      }));
+      const summary = { site: site.name, checks: report.checks.length, failedChecks: report.checks.filter((c) => !c.ok).length };
+      if (report.ok) {
+        await ctx.publish(subjects.job(v.tenant, 'finalized'), 'job.finalized', { jobId: v.jobId, tenant: v.tenant, status: 'success', summary }, { msgID: `${v.jobId}-finalized` });
+      } else {
+        await ctx.publish(subjects.job(v.tenant, 'failed'), 'job.failed', {
+          jobId: v.jobId, tenant: v.tenant,
+          error: { code: 'site.preflight-failed', message: `preflight of ${site.name}: ${report.summary}`, retryable: false, details: { site: site.name, failedChecks: summary.failedChecks } },
+        }, { msgID: `${v.jobId}-failed` });
+      }
+    } finally {
+      await keeper.close();
+    }
+  };
+}
