@@ -89,7 +89,7 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
       case 'site': {
         if (!opts.site) throw new UsageError('the site actor needs its staging directory and site-secrets key');
         // Different sites run side by side up to this many; one site's jobs wait for its lease.
-        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Site, accepts: ['work.site'], handler: reportFailures('site', siteHandler(opts.site)), concurrency: conc(kind, 4) }));
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Site, accepts: ['work.site'], handler: reportFailures('site', siteHandler({ ...opts.site, repo: opts.deps?.repo })), concurrency: conc(kind, 4) }));
       }
     }
   };

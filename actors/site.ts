@@ -17,12 +17,13 @@ import { Leases } from './runtime/leases.ts';
 import { publishJobEvent } from './job-events.ts';
 import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
-import { FerryError } from '../protocol/errors.ts';
 import { SiteStore } from '../services/sites/site-store.ts';
 import { SiteSecrets } from '../services/sites/site-secrets.ts';
 import { secretKeyOf, type SiteRecord } from '../services/sites/site-record.ts';
 import { runPreflight } from '../services/sites/preflight.ts';
 import type { SshTarget } from '../services/sources/ssh-session.ts';
+import type { Repository } from '../services/repo/repository.ts';
+import { runSiteBackup } from './site-backup.ts';
 
 export interface SiteActorDeps {
   /** The site-secrets key file (FERRY_SITE_KEY_FILE). */
@@ -31,6 +32,8 @@ export interface SiteActorDeps {
   readonly stagingRoot: string;
   /** Free space a pull needs in the staging root before it starts. */
   readonly minFreeBytes: number;
+  /** The repository backups go to, for the parent snapshot of each. */
+  readonly repo?: Repository | undefined;
 }
 
 const LEASE_TTL_MS = 60_000;
@@ -57,8 +60,9 @@ export function siteHandler(deps: SiteActorDeps) {
     const leases = new Leases(await ctx.kv(Buckets.Leases));
     const keeper = await LeaseKeeper.acquire({ leases, key: `site.${v.tenant}.${site.uuid}`, holder: HOLDER, ttlMs: LEASE_TTL_MS, log: ctx.log }, ctx.signal);
     try {
-      if (v.job !== 'preflight') {
-        throw new FerryError('site.job-unsupported', `site ${v.job} jobs are not built yet; run a preflight`, { details: { job: v.job } });
+      if (v.job === 'backup') {
+        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), stagingRoot: deps.stagingRoot, repo: deps.repo });
+        return;
       }
       await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');
       await mkdir(deps.stagingRoot, { recursive: true, mode: 0o700 });

@@ -12,13 +12,15 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
   scan: ['coordinator', 'scanner'],
   restore: ['coordinator', 'restorer'],
   verify: ['coordinator', 'verifier'],
-  site: ['coordinator', 'site'],
+  // A site backup snapshots its staging through the usual backup actors.
+  site: ['coordinator', 'site', 'scanner', 'uploader', 'finalizer'],
 };
 
 /** A job's spec, or how to work it out once the repository is open (a parent snapshot, a path check). */
 export type JobSpecSource = Record<string, unknown> | ((repo: Repository) => Promise<Record<string, unknown>>);
 
-export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSource): Promise<JobOutcome> {
+/** `needs`: the actors this job uses, when not the type's usual set (a site preflight needs no scanner). */
+export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSource, needs: readonly ActorKind[] = NEEDS[type]): Promise<JobOutcome> {
   // Opening the repository (scrypt, a few hundred ms), loading its index and working out
   // the spec overlap starting NATS and the actors. The actors load the index themselves and
   // report its errors; the early pass only warms it.
@@ -29,7 +31,7 @@ export async function runJobFromCli(s: Session, type: JobType, spec: JobSpecSour
     repo.loadIndex().catch(() => {});
     return { repo, spec: typeof spec === 'function' ? await spec(repo) : spec };
   });
-  const [prepR, rtR] = await Promise.allSettled([prepared, openRuntime(s, { needs: NEEDS[type] })]);
+  const [prepR, rtR] = await Promise.allSettled([prepared, openRuntime(s, { needs })]);
   if (prepR.status === 'rejected' || rtR.status === 'rejected') {
     if (rtR.status === 'fulfilled') await rtR.value.close();
     throw prepR.status === 'rejected' ? prepR.reason : (rtR as PromiseRejectedResult).reason;

@@ -63,14 +63,14 @@ describe.skipIf(unavailable !== undefined)('site preflight', () => {
 
   it('fails on a missing remote path and a missing remote tool, naming each', async () => {
     expect((await t.run(['target', 'add', 'good', 'directory', join(sshd.dir, 'gone')])).code).toBe(0);
-    const path = await t.run(['site', 'run', 'good']);
+    const path = await t.run(['site', 'run', 'good', '--job', 'preflight']);
     expect(path.code).toBe(1);
     expect(path.stderr).toContain(`directory ${join(sshd.dir, 'gone')} is missing or unreadable`);
     expect(await status('good')).toMatchObject({ health: 'failed', lastPreflight: { state: 'failed' } });
 
     expect((await t.run(['site', 'add', 'notools', ...addr(bare)])).code).toBe(0);
     expect((await t.run(['target', 'add', 'notools', 'sqlite', join(bare.dir, 'app.db')])).code).toBe(0);
-    const tool = await t.run(['site', 'run', 'notools']);
+    const tool = await t.run(['site', 'run', 'notools', '--job', 'preflight']);
     expect(tool.code).toBe(1);
     expect(tool.stderr).toMatch(/sqlite3 on the site is missing or unreadable; install the sqlite3 command-line tool/);
   });
@@ -84,19 +84,19 @@ describe.skipIf(unavailable !== undefined)('site preflight', () => {
       const keys = join(bare.dir, '..', 'authorized_keys');
       const saved = await readFile(keys, 'utf8');
       await writeFile(keys, '');
-      const refused = await other.run(['site', 'run', 'revoked']);
+      const refused = await other.run(['site', 'run', 'revoked', '--job', 'preflight']);
       await writeFile(keys, saved);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/refused the key or password/);
 
       expect((await other.run(['site', 'add', 'down', ...addr(sshd)])).code).toBe(0);
       await sshd.stop();
-      const down = await other.run(['site', 'run', 'down']);
+      const down = await other.run(['site', 'run', 'down', '--job', 'preflight']);
       expect(down.code).toBe(1);
       expect(down.stderr).toMatch(/cannot connect \(ECONNREFUSED\)/);
 
       // The other site of the same worker is unaffected.
-      const fine = await other.run(['site', 'run', 'revoked']);
+      const fine = await other.run(['site', 'run', 'revoked', '--job', 'preflight']);
       expect(fine.code, fine.stderr).toBe(0);
     } finally {
       await other.cleanup();

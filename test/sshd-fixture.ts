@@ -29,6 +29,8 @@ export interface Sshd {
   readonly hostKeyFingerprint: string;
   /** A scratch directory the tests may use as the remote side. */
   readonly dir: string;
+  /** The sessions' TMPDIR: what a pull leaves behind on the site shows here. */
+  readonly tmp: string;
   /** Stops the server; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -103,7 +105,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'Subsystem sftp internal-sftp',
-      ...(opts.path ? [`SetEnv PATH=${opts.path}`] : []),
+      `SetEnv TMPDIR=${join(dir, 'tmp')}${opts.path ? ` PATH=${opts.path}` : ''}`,
       'LogLevel VERBOSE',
       '',
     ].join('\n'),
@@ -117,6 +119,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
   const remote = join(dir, 'remote');
   mkdirSync(remote);
+  mkdirSync(join(dir, 'tmp'));
   let stopped: Promise<void> | undefined;
   return {
     host: '127.0.0.1',
@@ -127,6 +130,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     hostKey: readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' '),
     hostKeyFingerprint: fingerprint,
     dir: remote,
+    tmp: join(dir, 'tmp'),
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

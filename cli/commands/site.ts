@@ -108,17 +108,25 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
 
 async function runSite(s: Session, name: string, args: string[]): Promise<ExitCode> {
   const { values } = parseCommandArgs('site run', args, { job: { type: 'string' } });
-  const job = values.job ?? 'preflight';
-  // Pulls are the next step of the issue; until they land, say so rather than queue a job that would fail.
-  if (job !== 'preflight') throw new UsageError(`site run: --job ${JSON.stringify(job)} is not available yet; this version runs --job preflight`);
-  const { record, final } = await runJobFromCli(s, 'site', { site: name, job });
-  s.print({ job: record.jobId, state: record.state, summary: final?.summary ?? null }, () => `preflight of ${name}: all ${Number((final?.summary as Record<string, unknown> | undefined)?.checks ?? 0)} checks passed`);
-  return ExitCode.Ok;
+  const job = values.job ?? 'backup';
+  if (job !== 'preflight' && job !== 'backup') throw new UsageError(`site run: --job is preflight or backup, not ${JSON.stringify(job)} (retention and sync come with the S3 issue)`);
+  const { record, final } = await runJobFromCli(s, 'site', { site: name, job }, job === 'preflight' ? ['coordinator', 'site'] : undefined);
+  const summary = (final?.summary ?? {}) as Record<string, unknown>;
+  if (job === 'preflight') {
+    s.print({ job: record.jobId, state: record.state, summary }, () => `preflight of ${name}: all ${Number(summary.checks ?? 0)} checks passed`);
+    return ExitCode.Ok;
+  }
+  const failedTargets = Array.isArray(summary.failedTargets) ? summary.failedTargets.length : 0;
+  s.print({ job: record.jobId, state: record.state, snapshot: record.snapshotId ?? null, summary }, () => [
+    `backup of ${name}: snapshot ${record.snapshotId?.slice(0, 12) ?? '-'}, ${Number(summary.targets ?? 0) - failedTargets} of ${Number(summary.targets ?? 0)} targets pulled`,
+    ...(record.state === 'warning' && typeof summary.message === 'string' ? [`warning: ${summary.message}`] : []),
+  ]);
+  return record.state === 'warning' ? ExitCode.Warnings : ExitCode.Ok;
 }
 
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME --job preflight',
+  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
   summary: 'pull sites: hosts reached over SSH, their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;

@@ -14,6 +14,7 @@
  * - `close()` ends the connection and is safe to call twice.
  */
 import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { SshError, SshErrorCode } from './ssh-errors.ts';
 
@@ -162,6 +163,35 @@ export class SshSession {
         });
       });
     });
+  }
+
+  /**
+   * Runs `command` and writes its standard output to `sink` as it comes (a
+   * dump or a file's bytes, of any size), resolving with its status and
+   * standard error once both the command and the sink are done.
+   */
+  async execTo(command: string, sink: NodeJS.WritableStream, opts: { signal?: AbortSignal } = {}): Promise<Omit<ExecResult, 'stdout'>> {
+    const where = SshSession.where(this.target);
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      this.#client.exec(command, (err: Error | undefined, ch: ClientChannel) =>
+        err ? reject(new SshError(SshErrorCode.ChannelFailed, `${where}: could not run a command: ${err.message}`, { cause: err })) : resolve(ch),
+      ),
+    );
+    let stderr = '';
+    channel.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += d.toString();
+    });
+    const closed = new Promise<{ code: number | null; signal?: string }>((resolve) => channel.once('close', (code: number | null, signal?: string) => resolve({ code, signal })));
+    const abort = () => channel.close();
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await pipeline(channel, sink);
+    } finally {
+      opts.signal?.removeEventListener('abort', abort);
+    }
+    const { code, signal } = await closed;
+    if (code === null && signal === undefined) throw new SshError(SshErrorCode.ChannelFailed, `${where}: the connection closed before the command finished`);
+    return { code: code ?? -1, signal, stderr };
   }
 
   close(): Promise<void> {

@@ -1,0 +1,66 @@
+/**
+ * Pulls every target of a site into its staging directory,
+ * `<staging>/<site uuid>/<target hash>/`, one after another. A target that
+ * fails does not stop the others: its result says why, and its staging
+ * directory keeps what the last good pull left (the snapshot then still
+ * holds the previous copy rather than nothing). Directories of targets the
+ * site no longer has are removed, so they leave the next snapshot.
+ */
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pullDirectory } from '../sources/rsync-pull.ts';
+import { pullSqlite } from '../sources/sqlite-pull.ts';
+import type { SshTarget } from '../sources/ssh-session.ts';
+import type { TargetRecord } from './site-record.ts';
+
+export interface TargetResult {
+  readonly hash: string;
+  readonly kind: string;
+  readonly location: string;
+  readonly ok: boolean;
+  /** Pulled, but some files could not be read or vanished. */
+  readonly partial: boolean;
+  readonly message?: string | undefined;
+}
+
+async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
+  switch (t.kind) {
+    case 'directory': {
+      const r = await pullDirectory({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
+      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
+    }
+    case 'sqlite':
+      await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
+      return { partial: false };
+    default:
+      throw new Error(`pulling ${t.kind} targets is not built yet`);
+  }
+}
+
+export async function pullTargets(
+  ssh: SshTarget,
+  targets: readonly TargetRecord[],
+  siteStaging: string,
+  opts: { signal?: AbortSignal; onResult?: (r: TargetResult) => Promise<void> | void } = {},
+): Promise<TargetResult[]> {
+  await mkdir(siteStaging, { recursive: true, mode: 0o700 });
+  await chmod(siteStaging, 0o700);
+  const keep = new Set(targets.map((t) => t.hash));
+  for (const name of await readdir(siteStaging)) if (!keep.has(name)) await rm(join(siteStaging, name), { recursive: true, force: true });
+  const results: TargetResult[] = [];
+  for (const t of targets) {
+    opts.signal?.throwIfAborted();
+    const base = { hash: t.hash, kind: t.kind, location: t.display };
+    let r: TargetResult;
+    try {
+      const out = await pullOne(ssh, t, join(siteStaging, t.hash), opts.signal);
+      r = { ...base, ok: true, partial: out.partial, message: out.message };
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      r = { ...base, ok: false, partial: false, message: (err as Error).message };
+    }
+    results.push(r);
+    await opts.onResult?.(r);
+  }
+  return results;
+}
