@@ -52,13 +52,31 @@ async function openTarget(deps: SiteActorDeps, site: SiteRecord): Promise<SshTar
   };
 }
 
+/**
+ * Waits for the site's lease, asking every second (a job of the same site
+ * that just finished releases it; one whose process died lets it expire
+ * within LEASE_TTL_MS), and keeps the message alive meanwhile.
+ */
+async function waitForLease(ctx: ActorContext, opts: Parameters<typeof LeaseKeeper.tryAcquire>[0]): Promise<LeaseKeeper> {
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const keeper = await LeaseKeeper.tryAcquire(opts);
+    if (keeper) return keeper;
+    ctx.heartbeat();
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export function siteHandler(deps: SiteActorDeps) {
   return async (ctx: ActorContext, msg: ActorMessage<'work.site'>): Promise<void> => {
     const v = msg.value;
     const store = new SiteStore(await ctx.kv(Buckets.Sites));
     const { site } = await store.get(v.tenant, v.site);
     const leases = new Leases(await ctx.kv(Buckets.Leases));
-    const keeper = await LeaseKeeper.acquire({ leases, key: `site.${v.tenant}.${site.uuid}`, holder: HOLDER, ttlMs: LEASE_TTL_MS, log: ctx.log }, ctx.signal);
+    // The holder names the job, not only the process: a holder that asks again for a lease it
+    // holds gets it, and two jobs of one site may be on two lanes of this process.
+    const keeper = await waitForLease(ctx, { leases, key: `site.${v.tenant}.${site.uuid}`, holder: `${HOLDER}-${v.jobId}`, ttlMs: LEASE_TTL_MS, log: ctx.log });
+    await publishJobEvent(ctx, v, 'step', { step: 'lease', site: site.name, state: 'acquired' }, 'site');
     try {
       if (v.job === 'backup') {
         await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), stagingRoot: deps.stagingRoot, repo: deps.repo });

@@ -7,7 +7,7 @@
  * snapshot.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,5 +89,14 @@ describe.skipIf(unavailable !== undefined)('site backup', () => {
     expect((await t.run(['restore', out.snapshot!, '--target', restored])).code).toBe(0);
     await exec('diff', ['-r', www, join(restored, t.dir, 'state', 'staging', site.uuid, site.targets[0]!.hash)]);
     await rm(restored, { recursive: true, force: true });
+  });
+
+  it('leaves the site\'s key nowhere in the clear: not in NATS (messages, events, KV), the catalog, staging or logs', async () => {
+    const keyBody = (await readFile(sshd.keyFile, 'utf8')).split('\n')[1]!;
+    const found = await exec('grep', ['-rlF', keyBody, t.dir]).then((r) => r.stdout, () => '');
+    expect(found).toBe('');
+    // The same search does find what the records and events do hold: the grep reaches them.
+    const stored = await exec('grep', ['-rlF', `${www}`, join(t.dir, 'state', 'nats')]).then((r) => r.stdout, () => '');
+    expect(stored).not.toBe('');
   });
 });
