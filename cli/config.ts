@@ -19,6 +19,8 @@ export interface CliConfig {
   readonly stagingDir: string;
   /** Free space a site pull needs there before it starts (FERRY_STAGING_MIN_FREE_MIB, default 1024). */
   readonly stagingMinFreeBytes: number;
+  /** How often a new site is backed up (FERRY_SITE_SCAN_INTERVAL_HOURS, default 24; 0: not scheduled). */
+  readonly siteScanIntervalHours: number;
   readonly host: string;
   /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
   readonly source: string;
@@ -47,11 +49,11 @@ export interface GlobalFlags {
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** A whole number of MiB from the environment, or the default. */
-function mib(v: string | undefined, name: string, dflt: number): number {
+/** A whole number (of `unit`) from the environment, or the default. */
+function wholeNumber(v: string | undefined, name: string, dflt: number, unit: string): number {
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} is ${JSON.stringify(v)}; use a whole number of MiB`);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} is ${JSON.stringify(v)}; use a whole number of ${unit}`);
   return n;
 }
 
@@ -92,7 +94,8 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     stateDir,
     siteKeyFile: resolve(env.FERRY_SITE_KEY_FILE ?? join(stateDir, 'site-secrets.key')),
     stagingDir: resolve(env.FERRY_STAGING_DIR ?? join(stateDir, 'staging')),
-    stagingMinFreeBytes: mib(env.FERRY_STAGING_MIN_FREE_MIB, 'FERRY_STAGING_MIN_FREE_MIB', 1024) * 2 ** 20,
+    stagingMinFreeBytes: wholeNumber(env.FERRY_STAGING_MIN_FREE_MIB, 'FERRY_STAGING_MIN_FREE_MIB', 1024, 'MiB') * 2 ** 20,
+    siteScanIntervalHours: wholeNumber(env.FERRY_SITE_SCAN_INTERVAL_HOURS, 'FERRY_SITE_SCAN_INTERVAL_HOURS', 24, 'hours'),
     host,
     source,
     tenant,

@@ -35,6 +35,7 @@ describe.skipIf(unavailable !== undefined)('ferry site and ferry target', () => 
   beforeAll(async () => {
     sshd = await startSshd();
     t = await makeCliEnv('ferry-sites-');
+    expect((await t.run(['init', '--kdf-memory', '8'])).code).toBe(0);
     address = ['--host', sshd.host, '--port', String(sshd.port), '--user', sshd.user];
   });
   afterAll(async () => {
@@ -43,7 +44,11 @@ describe.skipIf(unavailable !== undefined)('ferry site and ferry target', () => 
   });
 
   it('adds a site, pins its host key on first contact, and keeps targets with passwords out of sight', async () => {
-    const added = await t.json<SiteView>(['site', 'add', 'web', ...address, '--key', sshd.keyFile]);
+    const added = await t.json<SiteView & { schedule: { cron: string } }>(['site', 'add', 'web', ...address, '--key', sshd.keyFile, '--every', '6']);
+    // Every 6 hours, at a minute and first hour spread by the site's uuid.
+    expect(added.schedule.cron).toMatch(/^\d{1,2} (\d{1,2}),(\d{1,2}),(\d{1,2}),(\d{1,2}) \* \* \*$/);
+    const schedules = await t.json<{ name: string; type: string; cron: string }[]>(['schedule', 'list']);
+    expect(schedules).toMatchObject([{ name: 'site-web', type: 'site', cron: added.schedule.cron }]);
     expect(added).toMatchObject({ name: 'web', address: `${sshd.user}@${sshd.host}:${sshd.port}`, auth: 'key', health: 'unknown', hostKeyFingerprint: sshd.hostKeyFingerprint });
 
     const dir = await t.json<{ hash: string; location: string }>(['target', 'add', 'web', 'directory', '/var/www/']);
@@ -111,6 +116,10 @@ describe.skipIf(unavailable !== undefined)('ferry site and ferry target', () => 
     const r = await t.run(['site', 'remove', 'web']);
     expect(r.code, r.stderr).toBe(0);
     expect(await t.json<SiteView[]>(['site', 'list'])).toEqual([]);
+    expect(await t.json<unknown[]>(['schedule', 'list'])).toEqual([]);
+    const odd = await t.run(['site', 'add', 'web', ...address, '--key', sshd.keyFile, '--every', '5']);
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch(/hours that divide a day/);
     const pw = join(t.dir, 'pw');
     await writeFile(pw, 'not-used\n', { mode: 0o600 });
     // The name is free again (and a password site is refused by this sshd, which takes keys only).

@@ -20,15 +20,19 @@ import { secretKeyOf, targetHash, TargetKinds, type SiteRecord, type TargetKind,
 import { parseTarget } from '../../services/sites/target-spec.ts';
 import { SshSession, fingerprintOfKeyLine } from '../../services/sources/ssh-session.ts';
 import { runJobFromCli } from '../run-job.ts';
+import { ScheduleStore, nextRun } from '../../actors/schedules.ts';
+import { siteCron, siteScheduleName } from '../../services/sites/site-schedule.ts';
 
-async function withStore<T>(s: Session, fn: (store: SiteStore) => Promise<T>): Promise<T> {
+async function withStores<T>(s: Session, fn: (sites: SiteStore, schedules: ScheduleStore) => Promise<T>): Promise<T> {
   const rt = await openRuntime(s, { needs: [] });
   try {
-    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)));
+    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)), new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules)));
   } finally {
     await rt.close();
   }
 }
+
+const withStore = <T>(s: Session, fn: (sites: SiteStore) => Promise<T>): Promise<T> => withStores(s, (sites) => fn(sites));
 
 /** What lists and `show` print of a site: everything but its secrets. */
 function publicView(site: SiteRecord) {
@@ -73,10 +77,17 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
     key: { type: 'string' },
     'ssh-password-file': { type: 'string' },
     'host-key': { type: 'string' },
+    every: { type: 'string' },
   });
   if (!name || !isId(name)) throw new UsageError('site add: NAME must match [A-Za-z0-9_-] (1-64 characters)');
   if (!values.host || !values.user) throw new UsageError('site add: --host and --user are required');
   if (!!values.key === !!values['ssh-password-file']) throw new UsageError('site add: give exactly one of --key FILE and --ssh-password-file FILE');
+  const every = values.every === undefined ? s.cfg.siteScanIntervalHours : Number(values.every);
+  if (!Number.isInteger(every) || every < 0) throw new UsageError(`site add: --every is whole hours (0 for no schedule), not ${JSON.stringify(values.every)}`);
+  // Checked before anything is stored; the uuid only moves the time within the interval.
+  if (every > 0) asUsage(() => siteCron('check', every));
+  // A scheduled site is backed up into this repository: open it now, so a wrong passphrase stops here.
+  const repoId = every > 0 ? (await s.repo()).config.id : undefined;
   const auth = values.key ? 'key' : 'password';
   const raw = await readFile((values.key ?? values['ssh-password-file'])!, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`site add: cannot read the ${values.key ? '--key' : '--ssh-password-file'} file (${err.code})`);
@@ -101,8 +112,17 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
     secret: secrets.seal(new TextEncoder().encode(credential), secretKeyOf({ tenant: s.cfg.tenant, uuid })),
     hostKey, targets: [], health: 'unknown', createdAt: Date.now(),
   };
-  await withStore(s, (store) => store.add(site));
-  s.print(publicView(site), () => [`added site ${name} (${SshSession.where(site)})`, `pinned host key ${fingerprintOfKeyLine(hostKey)}`]);
+  const cron = every > 0 ? siteCron(uuid, every) : undefined;
+  await withStores(s, async (sites, schedules) => {
+    await sites.add(site);
+    if (cron && repoId) await schedules.put({ name: siteScheduleName(name), tenant: s.cfg.tenant, cron, type: 'site', repoId, spec: { site: uuid, job: 'backup' }, createdAt: Date.now() });
+  });
+  const next = cron ? nextRun(cron, new Date())?.toISOString() : undefined;
+  s.print({ ...publicView(site), schedule: cron ? { cron, next } : null }, () => [
+    `added site ${name} (${SshSession.where(site)})`,
+    `pinned host key ${fingerprintOfKeyLine(hostKey)}`,
+    cron ? `backed up every ${every} h (${cron}), next at ${next}` : 'not scheduled (--every 0)',
+  ]);
   return ExitCode.Ok;
 }
 
@@ -126,7 +146,7 @@ async function runSite(s: Session, name: string, args: string[]): Promise<ExitCo
 
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
+  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
   summary: 'pull sites: hosts reached over SSH, their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;
@@ -157,7 +177,11 @@ export const siteCommand: Command = {
       return ExitCode.Ok;
     }
     if (verb === 'remove' && name) {
-      const site = await withStore(s, (store) => store.remove(s.cfg.tenant, name));
+      const site = await withStores(s, async (sites, schedules) => {
+        const gone = await sites.remove(s.cfg.tenant, name);
+        await schedules.remove(s.cfg.tenant, siteScheduleName(gone.name));
+        return gone;
+      });
       s.print({ removed: site.name, uuid: site.uuid }, () => `removed site ${site.name}`);
       return ExitCode.Ok;
     }
