@@ -45,7 +45,7 @@ describe.skipIf(unavailable !== undefined)('site backup', () => {
     db = join(sshd.dir, 'app.db');
     await exec('sqlite3', [db, "create table users(id integer primary key, name text); insert into users(name) values ('ada'), ('grace'), ('linus');"]);
     const addr = ['--host', sshd.host, '--port', String(sshd.port), '--user', sshd.user, '--key', sshd.keyFile];
-    expect((await t.run(['site', 'add', 'web', ...addr])).code).toBe(0);
+    expect((await t.run(['site', 'add', 'web', ...addr, '--every', '0'])).code).toBe(0);
     expect((await t.run(['target', 'add', 'web', 'directory', www])).code).toBe(0);
     expect((await t.run(['target', 'add', 'web', 'sqlite', db])).code).toBe(0);
   });

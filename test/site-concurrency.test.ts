@@ -43,7 +43,7 @@ describe.skipIf(unavailable !== undefined)('site jobs side by side', () => {
     }
     const addr = ['--host', sshd.host, '--port', String(sshd.port), '--user', sshd.user, '--key', sshd.keyFile];
     for (const name of ['a', 'b']) {
-      expect((await client(['site', 'add', `site-${name}`, ...addr])).code).toBe(0);
+      expect((await client(['site', 'add', `site-${name}`, ...addr, '--every', '0'])).code).toBe(0);
       expect((await client(['target', 'add', `site-${name}`, 'directory', join(sshd.dir, name)])).code).toBe(0);
     }
     serve = startServe(t, nats.url, ['coordinator', 'site', 'scanner', 'uploader', 'finalizer']);

@@ -29,7 +29,7 @@ describe.skipIf(unavailable !== undefined)('site preflight', () => {
   let bare: Sshd;
   let bin: string;
   let t: CliEnv;
-  const addr = (d: Sshd) => ['--host', d.host, '--port', String(d.port), '--user', d.user, '--key', d.keyFile];
+  const addr = (d: Sshd) => ['--host', d.host, '--port', String(d.port), '--user', d.user, '--key', d.keyFile, '--every', '0'];
 
   beforeAll(async () => {
     // A second server whose sessions see only a few tools: no sqlite3 among them.
