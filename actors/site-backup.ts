@@ -20,7 +20,7 @@ import type { WorkSite } from '../protocol/messages.ts';
 import type { Repository } from '../services/repo/repository.ts';
 import type { SiteStore } from '../services/sites/site-store.ts';
 import type { SiteRecord } from '../services/sites/site-record.ts';
-import { pullTargets } from '../services/sites/pull-targets.ts';
+import { pullTargets, type RevealUrl } from '../services/sites/pull-targets.ts';
 import type { SshTarget } from '../services/sources/ssh-session.ts';
 
 const TERMINAL = new Set(['success', 'warning', 'failed']);
@@ -42,6 +42,8 @@ export interface SiteBackupInput {
   readonly store: SiteStore;
   readonly site: SiteRecord;
   readonly ssh: SshTarget;
+  /** Opens a target's sealed URL. */
+  readonly revealUrl: RevealUrl;
   readonly stagingRoot: string;
   /** For the parent snapshot; without it every backup reads all staged files. */
   readonly repo?: Repository | undefined;
@@ -52,6 +54,7 @@ export async function runSiteBackup(p: SiteBackupInput): Promise<void> {
   const staging = join(p.stagingRoot, site.uuid);
   const results = await pullTargets(p.ssh, site.targets, staging, {
     signal: ctx.signal,
+    revealUrl: p.revealUrl,
     onResult: (r) => publishJobEvent(ctx, v, 'step', { step: 'pull', site: site.name, target: r.hash, kind: r.kind, location: r.location, ok: r.ok, partial: r.partial, ...(r.message ? { message: r.message } : {}) }, 'site'),
   });
   const failed = results.filter((r) => !r.ok);

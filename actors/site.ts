@@ -19,7 +19,7 @@ import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { SiteStore } from '../services/sites/site-store.ts';
 import { SiteSecrets } from '../services/sites/site-secrets.ts';
-import { secretKeyOf, type SiteRecord } from '../services/sites/site-record.ts';
+import { secretKeyOf, type SiteRecord, type TargetRecord } from '../services/sites/site-record.ts';
 import { runPreflight } from '../services/sites/preflight.ts';
 import type { SshTarget } from '../services/sources/ssh-session.ts';
 import type { Repository } from '../services/repo/repository.ts';
@@ -79,7 +79,9 @@ export function siteHandler(deps: SiteActorDeps) {
     await publishJobEvent(ctx, v, 'step', { step: 'lease', site: site.name, state: 'acquired' }, 'site');
     try {
       if (v.job === 'backup') {
-        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), stagingRoot: deps.stagingRoot, repo: deps.repo });
+        const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
+        const revealUrl = (t: TargetRecord) => (t.sealedUrl ? new TextDecoder().decode(secrets.open(t.sealedUrl, `${secretKeyOf(site)}.${t.hash}`)) : t.display);
+        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), revealUrl, stagingRoot: deps.stagingRoot, repo: deps.repo });
         return;
       }
       await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');

@@ -10,6 +10,7 @@ import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pullDirectory } from '../sources/rsync-pull.ts';
 import { pullSqlite } from '../sources/sqlite-pull.ts';
+import { dumpDatabase } from '../sources/db-dump.ts';
 import type { SshTarget } from '../sources/ssh-session.ts';
 import type { TargetRecord } from './site-record.ts';
 
@@ -23,7 +24,10 @@ export interface TargetResult {
   readonly message?: string | undefined;
 }
 
-async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
+/** A target's URL with its password (opened from `sealedUrl`), for the dump tools. */
+export type RevealUrl = (t: TargetRecord) => string;
+
+async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, reveal: RevealUrl, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
   switch (t.kind) {
     case 'directory': {
       const r = await pullDirectory({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
@@ -31,6 +35,10 @@ async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, signal?: A
     }
     case 'sqlite':
       await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
+      return { partial: false };
+    case 'postgres':
+    case 'mysql':
+      await dumpDatabase({ kind: t.kind, url: reveal(t), overSsh: t.overSsh, ssh, into, ...(signal ? { signal } : {}) });
       return { partial: false };
     default:
       throw new Error(`pulling ${t.kind} targets is not built yet`);
@@ -41,7 +49,7 @@ export async function pullTargets(
   ssh: SshTarget,
   targets: readonly TargetRecord[],
   siteStaging: string,
-  opts: { signal?: AbortSignal; onResult?: (r: TargetResult) => Promise<void> | void } = {},
+  opts: { signal?: AbortSignal; revealUrl?: RevealUrl; onResult?: (r: TargetResult) => Promise<void> | void } = {},
 ): Promise<TargetResult[]> {
   await mkdir(siteStaging, { recursive: true, mode: 0o700 });
   await chmod(siteStaging, 0o700);
@@ -53,7 +61,7 @@ export async function pullTargets(
     const base = { hash: t.hash, kind: t.kind, location: t.display };
     let r: TargetResult;
     try {
-      const out = await pullOne(ssh, t, join(siteStaging, t.hash), opts.signal);
+      const out = await pullOne(ssh, t, join(siteStaging, t.hash), opts.revealUrl ?? ((x) => x.display), opts.signal);
       r = { ...base, ok: true, partial: out.partial, message: out.message };
     } catch (err) {
       if (opts.signal?.aborted) throw err;

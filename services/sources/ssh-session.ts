@@ -170,7 +170,7 @@ export class SshSession {
    * dump or a file's bytes, of any size), resolving with its status and
    * standard error once both the command and the sink are done.
    */
-  async execTo(command: string, sink: NodeJS.WritableStream, opts: { signal?: AbortSignal } = {}): Promise<Omit<ExecResult, 'stdout'>> {
+  async execTo(command: string, sink: NodeJS.WritableStream, opts: { signal?: AbortSignal; stdin?: string } = {}): Promise<Omit<ExecResult, 'stdout'>> {
     const where = SshSession.where(this.target);
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       this.#client.exec(command, (err: Error | undefined, ch: ClientChannel) =>
@@ -184,6 +184,9 @@ export class SshSession {
     const closed = new Promise<{ code: number | null; signal?: string }>((resolve) => channel.once('close', (code: number | null, signal?: string) => resolve({ code, signal })));
     const abort = () => channel.close();
     opts.signal?.addEventListener('abort', abort, { once: true });
+    // Secrets go in on stdin, never on the command line, where the site's `ps` would show them.
+    if (opts.stdin !== undefined) channel.write(opts.stdin);
+    channel.end();
     try {
       await pipeline(channel, sink);
     } finally {
