@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pullDirectory } from '../sources/rsync-pull.ts';
 import { pullSqlite } from '../sources/sqlite-pull.ts';
 import { dumpDatabase } from '../sources/db-dump.ts';
+import { pullWordPress } from '../sources/wordpress.ts';
 import type { SshTarget } from '../sources/ssh-session.ts';
 import type { TargetRecord } from './site-record.ts';
 
@@ -36,6 +37,10 @@ async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, reveal: Re
     case 'sqlite':
       await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
       return { partial: false };
+    case 'wordpress': {
+      const r = await pullWordPress({ target: ssh, root: t.display, into, ...(signal ? { signal } : {}) });
+      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
+    }
     case 'postgres':
     case 'mysql':
       await dumpDatabase({ kind: t.kind, url: reveal(t), overSsh: t.overSsh, ssh, into, ...(signal ? { signal } : {}) });
