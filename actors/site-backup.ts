@@ -21,6 +21,7 @@ import type { Repository } from '../services/repo/repository.ts';
 import type { SiteStore } from '../services/sites/site-store.ts';
 import type { SiteRecord } from '../services/sites/site-record.ts';
 import { pullTargets, type RevealUrl } from '../services/sites/pull-targets.ts';
+import type { StepPolicy } from '../services/sites/step-runner.ts';
 import type { SshTarget } from '../services/sources/ssh-session.ts';
 
 const TERMINAL = new Set(['success', 'warning', 'failed']);
@@ -44,6 +45,7 @@ export interface SiteBackupInput {
   readonly ssh: SshTarget;
   /** Opens a target's sealed URL. */
   readonly revealUrl: RevealUrl;
+  readonly policy: StepPolicy;
   readonly stagingRoot: string;
   /** For the parent snapshot; without it every backup reads all staged files. */
   readonly repo?: Repository | undefined;
@@ -55,6 +57,11 @@ export async function runSiteBackup(p: SiteBackupInput): Promise<void> {
   const results = await pullTargets(p.ssh, site.targets, staging, {
     signal: ctx.signal,
     revealUrl: p.revealUrl,
+    policy: p.policy,
+    onRetry: (t, attempt, err, delayMs) => {
+      ctx.heartbeat();
+      void publishJobEvent(ctx, v, 'step', { step: 'pull', site: site.name, target: t.hash, ok: false, retry: attempt, inMs: delayMs, message: err.message }, 'site').catch(() => {});
+    },
     onResult: (r) => publishJobEvent(ctx, v, 'step', { step: 'pull', site: site.name, target: r.hash, kind: r.kind, location: r.location, ok: r.ok, partial: r.partial, ...(r.message ? { message: r.message } : {}) }, 'site'),
   });
   const failed = results.filter((r) => !r.ok);

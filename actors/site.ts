@@ -24,6 +24,7 @@ import { runPreflight } from '../services/sites/preflight.ts';
 import type { SshTarget } from '../services/sources/ssh-session.ts';
 import type { Repository } from '../services/repo/repository.ts';
 import { runSiteBackup } from './site-backup.ts';
+import type { StepPolicy } from '../services/sites/step-runner.ts';
 
 export interface SiteActorDeps {
   /** The site-secrets key file (FERRY_SITE_KEY_FILE). */
@@ -34,6 +35,8 @@ export interface SiteActorDeps {
   readonly minFreeBytes: number;
   /** The repository backups go to, for the parent snapshot of each. */
   readonly repo?: Repository | undefined;
+  /** Time limit and retries of each target's pull. */
+  readonly policy: StepPolicy;
 }
 
 const LEASE_TTL_MS = 60_000;
@@ -81,7 +84,7 @@ export function siteHandler(deps: SiteActorDeps) {
       if (v.job === 'backup') {
         const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
         const revealUrl = (t: TargetRecord) => (t.sealedUrl ? new TextDecoder().decode(secrets.open(t.sealedUrl, `${secretKeyOf(site)}.${t.hash}`)) : t.display);
-        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), revealUrl, stagingRoot: deps.stagingRoot, repo: deps.repo });
+        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), revealUrl, policy: deps.policy, stagingRoot: deps.stagingRoot, repo: deps.repo });
         return;
       }
       await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from './usage-error.ts';
 import { contentEngineKind, type ContentEngineKind } from '../services/repo/content-engine.ts';
 import { contentNiceLevels } from '../services/repo/content-nice.ts';
+import { DEFAULT_STEP_POLICY, type StepPolicy } from '../services/sites/step-runner.ts';
 
 export interface CliConfig {
   /** Repository location (path or URL); undefined when not given. */
@@ -21,6 +22,8 @@ export interface CliConfig {
   readonly stagingMinFreeBytes: number;
   /** How often a new site is backed up (FERRY_SITE_SCAN_INTERVAL_HOURS, default 24; 0: not scheduled). */
   readonly siteScanIntervalHours: number;
+  /** Each target pull's time limit and tries (FERRY_SITE_STEP_TIMEOUT_S, default 3600; FERRY_SITE_STEP_ATTEMPTS, default 3). */
+  readonly siteStepPolicy: StepPolicy;
   readonly host: string;
   /** The catalog's source name; IDs that appear in paths match [A-Za-z0-9_-]. */
   readonly source: string;
@@ -96,6 +99,11 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
     stagingDir: resolve(env.FERRY_STAGING_DIR ?? join(stateDir, 'staging')),
     stagingMinFreeBytes: wholeNumber(env.FERRY_STAGING_MIN_FREE_MIB, 'FERRY_STAGING_MIN_FREE_MIB', 1024, 'MiB') * 2 ** 20,
     siteScanIntervalHours: wholeNumber(env.FERRY_SITE_SCAN_INTERVAL_HOURS, 'FERRY_SITE_SCAN_INTERVAL_HOURS', 24, 'hours'),
+    siteStepPolicy: {
+      ...DEFAULT_STEP_POLICY,
+      timeoutMs: Math.max(1, wholeNumber(env.FERRY_SITE_STEP_TIMEOUT_S, 'FERRY_SITE_STEP_TIMEOUT_S', DEFAULT_STEP_POLICY.timeoutMs / 1000, 'seconds')) * 1000,
+      attempts: Math.max(1, wholeNumber(env.FERRY_SITE_STEP_ATTEMPTS, 'FERRY_SITE_STEP_ATTEMPTS', DEFAULT_STEP_POLICY.attempts, 'tries')),
+    },
     host,
     source,
     tenant,

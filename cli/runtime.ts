@@ -44,7 +44,7 @@ export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Run
     if (run.length > 0) {
       const needsRepo = run.some((k) => k !== 'coordinator');
       const deps = needsRepo ? { repo: await s.repo(), workers: await s.contentEngine(), logger: s.log } : undefined;
-      const site = { siteKeyFile: s.cfg.siteKeyFile, stagingRoot: s.cfg.stagingDir, minFreeBytes: s.cfg.stagingMinFreeBytes };
+      const site = { siteKeyFile: s.cfg.siteKeyFile, stagingRoot: s.cfg.stagingDir, minFreeBytes: s.cfg.stagingMinFreeBytes, policy: s.cfg.siteStepPolicy };
       local = await startActors({ nc, logger: s.log, deps, site, kinds: run });
       log.debug({ actors: run }, 'running actors in this process');
     }

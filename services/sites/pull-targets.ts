@@ -14,6 +14,7 @@ import { dumpDatabase } from '../sources/db-dump.ts';
 import { pullWordPress } from '../sources/wordpress.ts';
 import type { SshTarget } from '../sources/ssh-session.ts';
 import type { TargetRecord } from './site-record.ts';
+import { DEFAULT_STEP_POLICY, runStep, type StepPolicy } from './step-runner.ts';
 
 export interface TargetResult {
   readonly hash: string;
@@ -54,7 +55,14 @@ export async function pullTargets(
   ssh: SshTarget,
   targets: readonly TargetRecord[],
   siteStaging: string,
-  opts: { signal?: AbortSignal; revealUrl?: RevealUrl; onResult?: (r: TargetResult) => Promise<void> | void } = {},
+  opts: {
+    signal?: AbortSignal;
+    revealUrl?: RevealUrl;
+    /** Time limit and retries of each target's pull. */
+    policy?: StepPolicy;
+    onResult?: (r: TargetResult) => Promise<void> | void;
+    onRetry?: (t: TargetRecord, attempt: number, err: Error, delayMs: number) => void;
+  } = {},
 ): Promise<TargetResult[]> {
   await mkdir(siteStaging, { recursive: true, mode: 0o700 });
   await chmod(siteStaging, 0o700);
@@ -66,7 +74,10 @@ export async function pullTargets(
     const base = { hash: t.hash, kind: t.kind, location: t.display };
     let r: TargetResult;
     try {
-      const out = await pullOne(ssh, t, join(siteStaging, t.hash), opts.revealUrl ?? ((x) => x.display), opts.signal);
+      const out = await runStep(`pulling ${t.kind} ${t.display}`, opts.policy ?? DEFAULT_STEP_POLICY, (signal) => pullOne(ssh, t, join(siteStaging, t.hash), opts.revealUrl ?? ((x) => x.display), signal), {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onRetry: (attempt, err, delayMs) => opts.onRetry?.(t, attempt, err, delayMs),
+      });
       r = { ...base, ok: true, partial: out.partial, message: out.message };
     } catch (err) {
       if (opts.signal?.aborted) throw err;
