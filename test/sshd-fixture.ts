@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { SshTarget } from '../services/sources/ssh-session.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -31,6 +32,8 @@ export interface Sshd {
   readonly dir: string;
   /** The sessions' TMPDIR: what a pull leaves behind on the site shows here. */
   readonly tmp: string;
+  /** How Ferry reaches this server: the client key, the host key pinned. */
+  readonly target: SshTarget;
   /** Stops the server; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -121,13 +124,15 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   mkdirSync(remote);
   mkdirSync(join(dir, 'tmp'));
   let stopped: Promise<void> | undefined;
+  const pinned = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
   return {
+    target: { host: '127.0.0.1', port, user: userInfo().username, privateKey: readFileSync(keyFile, 'utf8'), hostKey: pinned },
     host: '127.0.0.1',
     port,
     user: userInfo().username,
     keyFile,
     wrongKeyFile,
-    hostKey: readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' '),
+    hostKey: pinned,
     hostKeyFingerprint: fingerprint,
     dir: remote,
     tmp: join(dir, 'tmp'),

@@ -12,6 +12,7 @@ import { pullDirectory } from '../sources/rsync-pull.ts';
 import { pullSqlite } from '../sources/sqlite-pull.ts';
 import { dumpDatabase } from '../sources/db-dump.ts';
 import { pullWordPress } from '../sources/wordpress.ts';
+import { pullSftp } from '../sources/sftp-pull.ts';
 import type { SshTarget } from '../sources/ssh-session.ts';
 import type { TargetRecord } from './site-record.ts';
 import { DEFAULT_STEP_POLICY, runStep, type StepPolicy } from './step-runner.ts';
@@ -38,6 +39,10 @@ async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, reveal: Re
     case 'sqlite':
       await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
       return { partial: false };
+    case 'sftp': {
+      const r = await pullSftp({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
+      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
+    }
     case 'wordpress': {
       const r = await pullWordPress({ target: ssh, root: t.display, into, ...(signal ? { signal } : {}) });
       return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };

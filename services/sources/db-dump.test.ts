@@ -42,8 +42,7 @@ describe.skipIf(why !== undefined)('dumpDatabase', () => {
   });
 
   it('runs pg_dump on the site over SSH and streams the dump back (0600), leaving nothing on the site', async () => {
-    const ssh = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: await readFile(sshd.keyFile, 'utf8'), hostKey: sshd.hostKey };
-    const r = await dumpDatabase({ kind: 'postgres', url: `postgres://postgres@127.0.0.1:5432/${db}`, overSsh: true, ssh, into: join(dir, 'pg') });
+    const r = await dumpDatabase({ kind: 'postgres', url: `postgres://postgres@127.0.0.1:5432/${db}`, overSsh: true, ssh: sshd.target, into: join(dir, 'pg') });
     expect((await stat(r.file)).mode & 0o777).toBe(0o600);
     expect(await readFile(r.file, 'utf8')).toMatch(/COPY public\.t \(x\) FROM stdin;\n42\n/);
   });

@@ -26,7 +26,7 @@ describe.skipIf(unavailable !== undefined)('pullDirectory', () => {
 
   beforeAll(async () => {
     sshd = await startSshd();
-    target = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: await readFile(sshd.keyFile, 'utf8'), hostKey: sshd.hostKey };
+    target = sshd.target;
     remote = join(sshd.dir, 'www');
     await mkdir(join(remote, 'a', 'b'), { recursive: true });
     await writeFile(join(remote, 'index.html'), '<h1>hi</h1>\n');

@@ -1,6 +1,6 @@
 /** pullSqlite with the real sqlite3 and gzip behind a private sshd. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ describe.skipIf(unavailable !== undefined)('pullSqlite', () => {
 
   beforeAll(async () => {
     sshd = await startSshd();
-    target = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: await readFile(sshd.keyFile, 'utf8'), hostKey: sshd.hostKey };
+    target = sshd.target;
     local = await mkdtemp(join(tmpdir(), 'ferry-sqlite-'));
     const rows = Array.from({ length: 2000 }, (_, i) => `insert into orders values (${i}, 'item ${i}', ${i * 3});`).join('\n');
     await exec('sqlite3', [join(sshd.dir, "shop's.db"), `create table orders(id integer primary key, name text, qty int);\n${rows}`]);

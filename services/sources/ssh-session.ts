@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { SshError, SshErrorCode } from './ssh-errors.ts';
 
 export interface SshTarget {
@@ -195,6 +195,16 @@ export class SshSession {
     const { code, signal } = await closed;
     if (code === null && signal === undefined) throw new SshError(SshErrorCode.ChannelFailed, `${where}: the connection closed before the command finished`);
     return { code: code ?? -1, signal, stderr };
+  }
+
+  /** The SFTP subsystem of this connection (for hosts without rsync). */
+  sftp(): Promise<SFTPWrapper> {
+    const where = SshSession.where(this.target);
+    return new Promise((resolve, reject) =>
+      this.#client.sftp((err: Error | undefined, sftp: SFTPWrapper) =>
+        err ? reject(new SshError(SshErrorCode.ChannelFailed, `${where}: the SFTP subsystem is not available: ${err.message}`, { cause: err })) : resolve(sftp),
+      ),
+    );
   }
 
   close(): Promise<void> {
