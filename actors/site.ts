@@ -43,8 +43,7 @@ const LEASE_TTL_MS = 60_000;
 const HOLDER = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** The SSH target of a site with its credential opened. */
-async function openTarget(deps: SiteActorDeps, site: SiteRecord): Promise<SshTarget> {
-  const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
+function openTarget(secrets: SiteSecrets, site: SiteRecord): SshTarget {
   const credential = new TextDecoder().decode(secrets.open(site.secret, secretKeyOf(site)));
   return {
     host: site.host,
@@ -81,15 +80,15 @@ export function siteHandler(deps: SiteActorDeps) {
     const keeper = await waitForLease(ctx, { leases, key: `site.${v.tenant}.${site.uuid}`, holder: `${HOLDER}-${v.jobId}`, ttlMs: LEASE_TTL_MS, log: ctx.log });
     await publishJobEvent(ctx, v, 'step', { step: 'lease', site: site.name, state: 'acquired' }, 'site');
     try {
+      const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
       if (v.job === 'backup') {
-        const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
         const revealUrl = (t: TargetRecord) => (t.sealedUrl ? new TextDecoder().decode(secrets.open(t.sealedUrl, `${secretKeyOf(site)}.${t.hash}`)) : t.display);
-        await runSiteBackup({ ctx, job: v, store, site, ssh: await openTarget(deps, site), revealUrl, policy: deps.policy, stagingRoot: deps.stagingRoot, repo: deps.repo });
+        await runSiteBackup({ ctx, job: v, store, site, ssh: openTarget(secrets, site), revealUrl, policy: deps.policy, stagingRoot: deps.stagingRoot, repo: deps.repo });
         return;
       }
       await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');
       await mkdir(deps.stagingRoot, { recursive: true, mode: 0o700 });
-      const report = await runPreflight(await openTarget(deps, site), site.targets, { stagingRoot: deps.stagingRoot, minFreeBytes: deps.minFreeBytes });
+      const report = await runPreflight(openTarget(secrets, site), site.targets, { stagingRoot: deps.stagingRoot, minFreeBytes: deps.minFreeBytes });
       for (const c of report.checks) await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, check: c.name, ok: c.ok, ...(c.message ? { message: c.message } : {}) }, 'site');
       const at = Date.now();
       await store.update(v.tenant, site.uuid, (s) => ({

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { SshTarget } from '../services/sources/ssh-session.ts';
+import { keyLineOf, type SshTarget } from '../services/sources/ssh-session.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -124,7 +124,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   mkdirSync(remote);
   mkdirSync(join(dir, 'tmp'));
   let stopped: Promise<void> | undefined;
-  const pinned = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  const pinned = keyLineOf(readFileSync(`${hostKey}.pub`, 'utf8'));
   return {
     target: { host: '127.0.0.1', port, user: userInfo().username, privateKey: readFileSync(keyFile, 'utf8'), hostKey: pinned },
     host: '127.0.0.1',

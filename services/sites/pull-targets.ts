@@ -8,7 +8,7 @@
  */
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pullDirectory } from '../sources/rsync-pull.ts';
+import { pullDirectory, type PullStats } from '../sources/rsync-pull.ts';
 import { pullSqlite } from '../sources/sqlite-pull.ts';
 import { dumpDatabase } from '../sources/db-dump.ts';
 import { pullWordPress } from '../sources/wordpress.ts';
@@ -30,23 +30,22 @@ export interface TargetResult {
 /** A target's URL with its password (opened from `sealedUrl`), for the dump tools. */
 export type RevealUrl = (t: TargetRecord) => string;
 
+/** A mirror pull's outcome: partial pulls carry the first of their warnings. */
+function mirrored(r: PullStats): { partial: boolean; message?: string } {
+  return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
+}
+
 async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, reveal: RevealUrl, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
   switch (t.kind) {
-    case 'directory': {
-      const r = await pullDirectory({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
-      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
-    }
+    case 'directory':
+      return mirrored(await pullDirectory({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) }));
     case 'sqlite':
       await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
       return { partial: false };
-    case 'sftp': {
-      const r = await pullSftp({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
-      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
-    }
-    case 'wordpress': {
-      const r = await pullWordPress({ target: ssh, root: t.display, into, ...(signal ? { signal } : {}) });
-      return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
-    }
+    case 'sftp':
+      return mirrored(await pullSftp({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) }));
+    case 'wordpress':
+      return mirrored(await pullWordPress({ target: ssh, root: t.display, into, ...(signal ? { signal } : {}) }));
     case 'postgres':
     case 'mysql':
       await dumpDatabase({ kind: t.kind, url: reveal(t), overSsh: t.overSsh, ssh, into, ...(signal ? { signal } : {}) });

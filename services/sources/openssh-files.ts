@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshError, SshErrorCode } from './ssh-errors.ts';
-import { SshSession, type SshTarget } from './ssh-session.ts';
+import { SshSession, keyLineOf, type SshTarget } from './ssh-session.ts';
 
 export interface OpenSshFiles {
   /** `ssh` and its options, as one string for rsync's `-e` (no path in it holds a space). */
@@ -36,7 +36,7 @@ export async function withOpenSshFiles<T>(target: SshTarget, fn: (files: OpenSsh
     const keyText = Buffer.isBuffer(target.privateKey) ? target.privateKey.toString('utf8') : target.privateKey;
     await writeFile(key, keyText.endsWith('\n') ? keyText : `${keyText}\n`, { mode: 0o600 });
     const hostField = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
-    await writeFile(knownHosts, `${hostField} ${target.hostKey.trim().split(/\s+/).slice(0, 2).join(' ')}\n`, { mode: 0o600 });
+    await writeFile(knownHosts, `${hostField} ${keyLineOf(target.hostKey)}\n`, { mode: 0o600 });
     const sshCommand = [
       'ssh',
       `-p ${target.port}`,

@@ -61,6 +61,11 @@ export function sshPublicKeyLine(keyBlob: Buffer): string {
   return `${type} ${keyBlob.toString('base64')}`;
 }
 
+/** A public key as given (`type base64 [comment]`, with any spacing) reduced to `type base64`, the form that is compared and written. */
+export function keyLineOf(text: string): string {
+  return text.trim().split(/\s+/).slice(0, 2).join(' ');
+}
+
 /** The fingerprint of a key written as `type base64`. */
 export function fingerprintOfKeyLine(line: string): string {
   return sshFingerprint(Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64'));
@@ -94,7 +99,7 @@ export class SshSession {
       throw new SshError(SshErrorCode.BadTarget, `${where}: no key and no password to log in with`, { details });
     }
     const client = new Client();
-    const pinned = target.hostKey?.trim().split(/\s+/).slice(0, 2).join(' ');
+    const pinned = target.hostKey === undefined ? undefined : keyLineOf(target.hostKey);
     let seen: string | undefined;
     const config: ConnectConfig = {
       host: target.host,
