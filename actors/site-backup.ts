@@ -42,7 +42,8 @@ export interface SiteBackupInput {
   readonly job: WorkSite;
   readonly store: SiteStore;
   readonly site: SiteRecord;
-  readonly ssh: SshTarget;
+  /** The site's SSH login, opened; none for a site without one. */
+  readonly ssh: SshTarget | undefined;
   /** Opens a target's sealed URL. */
   readonly revealUrl: RevealUrl;
   readonly policy: StepPolicy;

@@ -42,15 +42,17 @@ export interface SiteActorDeps {
 const LEASE_TTL_MS = 60_000;
 const HOLDER = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-/** The SSH target of a site with its credential opened. */
-function openTarget(secrets: SiteSecrets, site: SiteRecord): SshTarget {
-  const credential = new TextDecoder().decode(secrets.open(site.secret, secretKeyOf(site)));
+/** The SSH target of a site with its credential opened; none for a site without an SSH login. */
+function openTarget(secrets: SiteSecrets, site: SiteRecord): SshTarget | undefined {
+  const login = site.ssh;
+  if (!login) return undefined;
+  const credential = new TextDecoder().decode(secrets.open(login.secret, secretKeyOf(site)));
   return {
-    host: site.host,
-    port: site.port,
-    user: site.user,
-    hostKey: site.hostKey,
-    ...(site.auth === 'key' ? { privateKey: credential } : { password: credential }),
+    host: login.host,
+    port: login.port,
+    user: login.user,
+    hostKey: login.hostKey,
+    ...(login.auth === 'key' ? { privateKey: credential } : { password: credential }),
   };
 }
 
@@ -81,14 +83,14 @@ export function siteHandler(deps: SiteActorDeps) {
     await publishJobEvent(ctx, v, 'step', { step: 'lease', site: site.name, state: 'acquired' }, 'site');
     try {
       const secrets = await SiteSecrets.load(deps.siteKeyFile, { create: false });
+      const revealUrl = (t: TargetRecord) => (t.sealedUrl ? new TextDecoder().decode(secrets.open(t.sealedUrl, `${secretKeyOf(site)}.${t.hash}`)) : t.display);
       if (v.job === 'backup') {
-        const revealUrl = (t: TargetRecord) => (t.sealedUrl ? new TextDecoder().decode(secrets.open(t.sealedUrl, `${secretKeyOf(site)}.${t.hash}`)) : t.display);
         await runSiteBackup({ ctx, job: v, store, site, ssh: openTarget(secrets, site), revealUrl, policy: deps.policy, stagingRoot: deps.stagingRoot, repo: deps.repo });
         return;
       }
       await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, state: 'started' }, 'site');
       await mkdir(deps.stagingRoot, { recursive: true, mode: 0o700 });
-      const report = await runPreflight(openTarget(secrets, site), site.targets, { stagingRoot: deps.stagingRoot, minFreeBytes: deps.minFreeBytes });
+      const report = await runPreflight(openTarget(secrets, site), site.targets, { stagingRoot: deps.stagingRoot, minFreeBytes: deps.minFreeBytes, revealUrl });
       for (const c of report.checks) await publishJobEvent(ctx, v, 'step', { step: 'preflight', site: site.name, check: c.name, ok: c.ok, ...(c.message ? { message: c.message } : {}) }, 'site');
       const at = Date.now();
       await store.update(v.tenant, site.uuid, (s) => ({

@@ -1,8 +1,9 @@
 /**
- * `ferry site` and `ferry target`: the pull sites (hosts over SSH) and what
- * to pull from each. Records live in the `ferry-sites` bucket; credentials
- * are sealed to the site-secrets key (FERRY_SITE_KEY_FILE) before they
- * leave this process, and never printed.
+ * `ferry site` and `ferry target`: the pull sites (hosts over SSH, or
+ * sources reached without a shell, like an FTP account) and what to pull
+ * from each. Records live in the `ferry-sites` bucket; credentials are
+ * sealed to the site-secrets key (FERRY_SITE_KEY_FILE) before they leave
+ * this process, and never printed.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from '../command.ts';
@@ -16,7 +17,7 @@ import { Buckets } from '../../protocol/resources.ts';
 import { isId } from '../../protocol/subjects.ts';
 import { SiteStore } from '../../services/sites/site-store.ts';
 import { SiteSecrets } from '../../services/sites/site-secrets.ts';
-import { secretKeyOf, targetHash, TargetKinds, type SiteRecord, type TargetKind, type TargetRecord } from '../../services/sites/site-record.ts';
+import { secretKeyOf, targetHash, TargetKinds, needsSsh, type SiteRecord, type SshLogin, type TargetKind, type TargetRecord } from '../../services/sites/site-record.ts';
 import { parseTarget } from '../../services/sites/target-spec.ts';
 import { SshSession, fingerprintOfKeyLine } from '../../services/sources/ssh-session.ts';
 import { runJobFromCli } from '../run-job.ts';
@@ -39,9 +40,9 @@ function publicView(site: SiteRecord) {
   return {
     name: site.name,
     uuid: site.uuid,
-    address: SshSession.where(site),
-    auth: site.auth,
-    hostKeyFingerprint: site.hostKey ? fingerprintOfKeyLine(site.hostKey) : null,
+    address: site.ssh ? SshSession.where(site.ssh) : null,
+    auth: site.ssh?.auth ?? null,
+    hostKeyFingerprint: site.ssh?.hostKey ? fingerprintOfKeyLine(site.ssh.hostKey) : null,
     health: site.health,
     lastPreflight: site.lastPreflight ?? null,
     lastBackup: site.lastBackup ?? null,
@@ -69,25 +70,11 @@ function port(v: string | undefined): number {
   return n;
 }
 
-async function addSite(s: Session, name: string | undefined, args: string[]): Promise<ExitCode> {
-  const { values } = parseCommandArgs('site add', args, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    user: { type: 'string' },
-    key: { type: 'string' },
-    'ssh-password-file': { type: 'string' },
-    'host-key': { type: 'string' },
-    every: { type: 'string' },
-  });
-  if (!name || !isId(name)) throw new UsageError('site add: NAME must match [A-Za-z0-9_-] (1-64 characters)');
-  if (!values.host || !values.user) throw new UsageError('site add: --host and --user are required');
-  if (!!values.key === !!values['ssh-password-file']) throw new UsageError('site add: give exactly one of --key FILE and --ssh-password-file FILE');
-  const every = values.every === undefined ? s.cfg.siteScanIntervalHours : Number(values.every);
-  if (!Number.isInteger(every) || every < 0) throw new UsageError(`site add: --every is whole hours (0 for no schedule), not ${JSON.stringify(values.every)}`);
-  // Checked before anything is stored; the uuid only moves the time within the interval.
-  if (every > 0) asUsage(() => siteCron('check', every));
-  // A scheduled site is backed up into this repository: open it now, so a wrong passphrase stops here.
-  const repoId = every > 0 ? (await s.repo()).config.id : undefined;
+/**
+ * Logs in to a new site once: proves the login works and pins the host key
+ * it presents (or checks the one given), then seals the credential.
+ */
+async function firstContact(s: Session, uuid: string, values: { host: string; user: string; port?: string | undefined; key?: string | undefined; 'ssh-password-file'?: string | undefined; 'host-key'?: string | undefined }, secrets: SiteSecrets): Promise<SshLogin> {
   const auth = values.key ? 'key' : 'password';
   const raw = await readFile((values.key ?? values['ssh-password-file'])!, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`site add: cannot read the ${values.key ? '--key' : '--ssh-password-file'} file (${err.code})`);
@@ -101,17 +88,40 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
     ...(auth === 'key' ? { privateKey: credential } : { password: credential }),
     ...(values['host-key'] ? { hostKey: values['host-key'] } : {}),
   };
-  // First contact: proves the login works and pins the host key it presents (or checks the one given).
   const session = await SshSession.open(target);
   const hostKey = session.hostKey;
   await session.close();
+  return {
+    host: target.host, port: target.port, user: target.user, auth, hostKey,
+    secret: secrets.seal(new TextEncoder().encode(credential), secretKeyOf({ tenant: s.cfg.tenant, uuid })),
+  };
+}
+
+async function addSite(s: Session, name: string | undefined, args: string[]): Promise<ExitCode> {
+  const { values } = parseCommandArgs('site add', args, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    user: { type: 'string' },
+    key: { type: 'string' },
+    'ssh-password-file': { type: 'string' },
+    'host-key': { type: 'string' },
+    every: { type: 'string' },
+  });
+  if (!name || !isId(name)) throw new UsageError('site add: NAME must match [A-Za-z0-9_-] (1-64 characters)');
+  const sshFlags = (['port', 'user', 'key', 'ssh-password-file', 'host-key'] as const).filter((f) => values[f] !== undefined);
+  if (!values.host && sshFlags.length > 0) throw new UsageError(`site add: --${sshFlags[0]} is part of an SSH login, which needs --host`);
+  if (values.host && !values.user) throw new UsageError('site add: --user is required with --host');
+  if (values.host && !!values.key === !!values['ssh-password-file']) throw new UsageError('site add: give exactly one of --key FILE and --ssh-password-file FILE');
+  const every = values.every === undefined ? s.cfg.siteScanIntervalHours : Number(values.every);
+  if (!Number.isInteger(every) || every < 0) throw new UsageError(`site add: --every is whole hours (0 for no schedule), not ${JSON.stringify(values.every)}`);
+  // Checked before anything is stored; the uuid only moves the time within the interval.
+  if (every > 0) asUsage(() => siteCron('check', every));
+  // A scheduled site is backed up into this repository: open it now, so a wrong passphrase stops here.
+  const repoId = every > 0 ? (await s.repo()).config.id : undefined;
   const secrets = await SiteSecrets.load(s.cfg.siteKeyFile, { create: true });
   const uuid = SiteStore.newUuid();
-  const site: SiteRecord = {
-    v: 1, uuid, name, tenant: s.cfg.tenant, host: target.host, port: target.port, user: target.user, auth,
-    secret: secrets.seal(new TextEncoder().encode(credential), secretKeyOf({ tenant: s.cfg.tenant, uuid })),
-    hostKey, targets: [], health: 'unknown', createdAt: Date.now(),
-  };
+  const ssh = values.host ? await firstContact(s, uuid, { ...values, host: values.host, user: values.user! }, secrets) : undefined;
+  const site: SiteRecord = { v: 2, uuid, name, tenant: s.cfg.tenant, ssh, targets: [], health: 'unknown', createdAt: Date.now() };
   const cron = every > 0 ? siteCron(uuid, every) : undefined;
   await withStores(s, async (sites, schedules) => {
     await sites.add(site);
@@ -119,8 +129,7 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
   });
   const next = cron ? nextRun(cron, new Date())?.toISOString() : undefined;
   s.print({ ...publicView(site), schedule: cron ? { cron, next } : null }, () => [
-    `added site ${name} (${SshSession.where(site)})`,
-    `pinned host key ${fingerprintOfKeyLine(hostKey)}`,
+    ...(ssh ? [`added site ${name} (${SshSession.where(ssh)})`, `pinned host key ${fingerprintOfKeyLine(ssh.hostKey!)}`] : [`added site ${name}, with no SSH login: it can have ftp targets and postgres/mysql targets dumped from here`]),
     cron ? `backed up every ${every} h (${cron}), next at ${next}` : 'not scheduled (--every 0)',
   ]);
   return ExitCode.Ok;
@@ -146,8 +155,8 @@ async function runSite(s: Session, name: string, args: string[]): Promise<ExitCo
 
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME --host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
-  summary: 'pull sites: hosts reached over SSH, their pinned host keys and health',
+  usage: 'ferry site add NAME [--host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"]] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
+  summary: 'pull sites: hosts reached over SSH (or sources without one, like FTP), their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;
     if (verb === 'add') return addSite(s, name, rest);
@@ -162,16 +171,16 @@ export const siteCommand: Command = {
     if (verb === 'list' && name === undefined) {
       const sites = await withStore(s, (store) => store.list(s.cfg.tenant));
       const rows = sites.map(publicView);
-      s.print(rows, () => (rows.length ? rows.map((r) => `${r.name.padEnd(16)} ${r.address.padEnd(32)} ${r.health.padEnd(8)} ${r.targets.length} target(s)`) : 'no sites'));
+      s.print(rows, () => (rows.length ? rows.map((r) => `${r.name.padEnd(16)} ${(r.address ?? 'no SSH login').padEnd(32)} ${r.health.padEnd(8)} ${r.targets.length} target(s)`) : 'no sites'));
       return ExitCode.Ok;
     }
     if (verb === 'show' && name) {
       const { site } = await withStore(s, (store) => store.get(s.cfg.tenant, name));
       const v = publicView(site);
       s.print(v, () => [
-        `${v.name}  ${v.address}  (${v.auth})  health ${v.health}`,
+        `${v.name}  ${v.address ? `${v.address}  (${v.auth})` : 'no SSH login'}  health ${v.health}`,
         `  uuid ${v.uuid}`,
-        `  host key ${v.hostKeyFingerprint ?? 'not pinned'}`,
+        ...(v.address ? [`  host key ${v.hostKeyFingerprint ?? 'not pinned'}`] : []),
         ...v.targets.map((t) => `  ${t.hash}  ${t.kind.padEnd(9)} ${t.location}${t.overSsh ? '  (over ssh)' : ''}`),
       ]);
       return ExitCode.Ok;
@@ -212,6 +221,9 @@ export const targetCommand: Command = {
       const secrets = parsed.secretUrl ? await SiteSecrets.load(s.cfg.siteKeyFile, { create: false }) : undefined;
       const added = await withStore(s, (store) =>
         store.update(s.cfg.tenant, siteName, (site) => {
+          if (!site.ssh && needsSsh({ kind, overSsh: values['over-ssh'] === true })) {
+            throw new UsageError(`site ${site.name} has no SSH login (it was added without --host), and ${values['over-ssh'] ? 'a dump over SSH' : `a ${kind} target`} needs one; add the site again with --host`);
+          }
           if (site.targets.some((t) => t.hash === hash)) throw new UsageError(`site ${site.name} already has this target (${hash})`);
           const sealedUrl = parsed.secretUrl && secrets ? secrets.seal(new TextEncoder().encode(parsed.secretUrl), `${secretKeyOf(site)}.${hash}`) : undefined;
           return { ...site, targets: [...site.targets, { hash, kind, display: parsed.display, sealedUrl, overSsh: values['over-ssh'] === true, addedAt: Date.now() }] };

@@ -2,7 +2,9 @@
  * A site's preflight: can a backup of it work right now? It checks, in
  * order, the SSH login (with the pinned host key), what each target needs
  * on the remote host (its path, its tools, a writable temporary directory),
- * and what the pull needs here (rsync and ssh, free space for staging).
+ * each FTP target's login and directory, and what the pull needs here
+ * (rsync and ssh, the dump tools, free space for staging). A site without
+ * an SSH login gets no SSH checks.
  *
  * Contract: never throws for a failed check; each check comes back with
  * `ok` and, when it failed, a message that names the cause and what to do.
@@ -13,7 +15,9 @@ import { statfs } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { SshSession, type SshTarget } from '../sources/ssh-session.ts';
 import { shellQuote } from '../sources/shell-quote.ts';
-import type { TargetRecord } from './site-record.ts';
+import { probeFtp } from '../sources/ftp-pull.ts';
+import { needsSsh, type TargetRecord } from './site-record.ts';
+import type { RevealUrl } from './pull-targets.ts';
 
 export interface Check {
   readonly name: string;
@@ -32,6 +36,8 @@ export interface PreflightOptions {
   /** Where pulls are staged: must have `minFreeBytes` free. */
   readonly stagingRoot: string;
   readonly minFreeBytes: number;
+  /** Opens a target's sealed URL (FTP targets log in with it). */
+  readonly revealUrl: RevealUrl;
 }
 
 /** What a kind of target needs on the remote host, as shell tests; each names what it checks. */
@@ -65,7 +71,7 @@ function remoteNeeds(t: TargetRecord): { what: string; test: string; fix: string
     case 'mysql':
       return t.overSsh ? [tool('mysqldump', 'install the MariaDB/MySQL client (mysqldump) on the site')] : [];
     case 'ftp':
-      return [];
+      return []; // reached directly, not through the site's shell: checked by ftpChecks
   }
 }
 
@@ -83,17 +89,28 @@ function onPath(tool: string): Promise<boolean> {
   return new Promise((resolve) => execFile('sh', ['-c', `command -v ${shellQuote(tool)}`], (err) => resolve(!err)));
 }
 
-export async function runPreflight(target: SshTarget, targets: readonly TargetRecord[], opts: PreflightOptions): Promise<PreflightReport> {
+async function ftpChecks(targets: readonly TargetRecord[], reveal: RevealUrl): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const t of targets.filter((x) => x.kind === 'ftp')) {
+    const name = `ftp ${t.display}`;
+    checks.push(await probeFtp(reveal(t)).then(() => ({ name, ok: true }), (err: Error) => ({ name, ok: false, message: err.message })));
+  }
+  return checks;
+}
+
+export async function runPreflight(target: SshTarget | undefined, targets: readonly TargetRecord[], opts: PreflightOptions): Promise<PreflightReport> {
   const checks: Check[] = [];
   let session: SshSession | undefined;
-  try {
-    session = await SshSession.open(target);
-    checks.push({ name: 'ssh login', ok: true });
-  } catch (err) {
-    checks.push({ name: 'ssh login', ok: false, message: (err as Error).message });
+  if (target) {
+    try {
+      session = await SshSession.open(target);
+      checks.push({ name: 'ssh login', ok: true });
+    } catch (err) {
+      checks.push({ name: 'ssh login', ok: false, message: (err as Error).message });
+    }
   }
   try {
-    if (session) {
+    if (session && target) {
       for (const t of targets) {
         for (const need of remoteNeeds(t)) {
           const r = await session.exec(need.test).catch((err: Error) => ({ code: -1, stderr: err.message }));
@@ -104,6 +121,10 @@ export async function runPreflight(target: SshTarget, targets: readonly TargetRe
   } finally {
     await session?.close();
   }
+  if (!target) {
+    for (const t of targets.filter(needsSsh)) checks.push({ name: `${t.kind} ${t.display}`, ok: false, message: `the ${t.kind} target ${t.display} needs an SSH login, and this site has none; remove the target, or add the site again with --host` });
+  }
+  checks.push(...(await ftpChecks(targets, opts.revealUrl)));
   for (const tool of localTools(targets)) {
     const ok = await onPath(tool);
     checks.push(ok ? { name: `${tool} here`, ok } : { name: `${tool} here`, ok, message: `${tool} is not installed on this worker (Debian: apt-get install ${tool === 'ssh' ? 'openssh-client' : tool === 'pg_dump' ? 'postgresql-client' : tool === 'mysqldump' ? 'mariadb-client' : tool})` });

@@ -13,7 +13,9 @@ import { pullSqlite } from '../sources/sqlite-pull.ts';
 import { dumpDatabase } from '../sources/db-dump.ts';
 import { pullWordPress } from '../sources/wordpress.ts';
 import { pullSftp } from '../sources/sftp-pull.ts';
+import { pullFtp } from '../sources/ftp-pull.ts';
 import type { SshTarget } from '../sources/ssh-session.ts';
+import { FerryError } from '../../protocol/errors.ts';
 import type { TargetRecord } from './site-record.ts';
 import { DEFAULT_STEP_POLICY, runStep, type StepPolicy } from './step-runner.ts';
 
@@ -35,28 +37,30 @@ function mirrored(r: PullStats): { partial: boolean; message?: string } {
   return r.partial ? { partial: true, message: r.warnings.slice(0, 5).join('; ') } : { partial: false };
 }
 
-async function pullOne(ssh: SshTarget, t: TargetRecord, into: string, reveal: RevealUrl, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
+async function pullOne(ssh: SshTarget | undefined, t: TargetRecord, into: string, reveal: RevealUrl, signal?: AbortSignal): Promise<{ partial: boolean; message?: string }> {
+  const stop = signal ? { signal } : {};
+  // Targets that need no shell on the site: a site without an SSH login may have these alone.
+  if (t.kind === 'ftp') return mirrored(await pullFtp({ url: reveal(t), into, ...stop }));
+  if (t.kind === 'postgres' || t.kind === 'mysql') {
+    await dumpDatabase({ kind: t.kind, url: reveal(t), overSsh: t.overSsh, ssh, into, ...stop });
+    return { partial: false };
+  }
+  if (!ssh) throw new FerryError('site.no-ssh', `a ${t.kind} target needs the site's SSH login, and this site has none`);
   switch (t.kind) {
     case 'directory':
-      return mirrored(await pullDirectory({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) }));
+      return mirrored(await pullDirectory({ target: ssh, remotePath: t.display, into, ...stop }));
     case 'sqlite':
-      await pullSqlite({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) });
+      await pullSqlite({ target: ssh, remotePath: t.display, into, ...stop });
       return { partial: false };
     case 'sftp':
-      return mirrored(await pullSftp({ target: ssh, remotePath: t.display, into, ...(signal ? { signal } : {}) }));
+      return mirrored(await pullSftp({ target: ssh, remotePath: t.display, into, ...stop }));
     case 'wordpress':
-      return mirrored(await pullWordPress({ target: ssh, root: t.display, into, ...(signal ? { signal } : {}) }));
-    case 'postgres':
-    case 'mysql':
-      await dumpDatabase({ kind: t.kind, url: reveal(t), overSsh: t.overSsh, ssh, into, ...(signal ? { signal } : {}) });
-      return { partial: false };
-    default:
-      throw new Error(`pulling ${t.kind} targets is not built yet`);
+      return mirrored(await pullWordPress({ target: ssh, root: t.display, into, ...stop }));
   }
 }
 
 export async function pullTargets(
-  ssh: SshTarget,
+  ssh: SshTarget | undefined,
   targets: readonly TargetRecord[],
   siteStaging: string,
   opts: {

@@ -1,7 +1,10 @@
 /**
- * A pull site (a host reached over SSH) and its targets, as kept in the
- * `ferry-sites` bucket. Records are data from the wire: `decodeSite`
- * validates every field it returns.
+ * A pull site and its targets, as kept in the `ferry-sites` bucket. A site
+ * is a customer's system: usually a host reached over SSH, but it may have
+ * no SSH login at all (an FTP account, a database reached directly), and
+ * then only targets that need no shell on it can be added. Records are
+ * data from the wire: `decodeSite` validates every field it returns, and
+ * still reads version 1 records (SSH fields flat in the record).
  *
  * Credentials are never in a record in the clear: the SSH key or password,
  * and a database URL that carries a password, are sealed (site-secrets.ts);
@@ -37,11 +40,8 @@ export interface StepResult {
   readonly message?: string | undefined;
 }
 
-export interface SiteRecord {
-  readonly v: 1;
-  readonly uuid: string;
-  readonly name: string;
-  readonly tenant: string;
+/** How a site is logged in to over SSH. */
+export interface SshLogin {
   readonly host: string;
   readonly port: number;
   readonly user: string;
@@ -50,6 +50,20 @@ export interface SiteRecord {
   readonly secret: Uint8Array;
   /** The pinned host key (`type base64`), set on first contact. */
   readonly hostKey?: string | undefined;
+}
+
+/** Targets that run something on the site's shell, so need its SSH login. */
+export function needsSsh(t: Pick<TargetRecord, 'kind' | 'overSsh'>): boolean {
+  return t.kind === 'directory' || t.kind === 'sftp' || t.kind === 'sqlite' || t.kind === 'wordpress' || t.overSsh;
+}
+
+export interface SiteRecord {
+  readonly v: 2;
+  readonly uuid: string;
+  readonly name: string;
+  readonly tenant: string;
+  /** Absent for a site with no SSH login: FTP and direct database targets only. */
+  readonly ssh?: SshLogin | undefined;
   readonly targets: readonly TargetRecord[];
   readonly health: SiteHealth;
   readonly lastPreflight?: StepResult | undefined;
@@ -80,11 +94,7 @@ export function decodeSite(data: Uint8Array, what: string): SiteRecord {
   } catch (cause) {
     throw new FerryError('site.bad-record', `${what} is not valid MessagePack`, { cause });
   }
-  if (v === null || typeof v !== 'object' || v.v !== 1) throw bad('v');
-  const str = (k: string) => {
-    if (typeof v[k] !== 'string' || v[k] === '') throw bad(k);
-    return v[k] as string;
-  };
+  if (v === null || typeof v !== 'object' || (v.v !== 1 && v.v !== 2)) throw bad('v');
   const step = (k: string): StepResult | undefined => {
     const s = v[k] as Record<string, unknown> | undefined;
     if (s === undefined || s === null) return undefined;
@@ -94,10 +104,9 @@ export function decodeSite(data: Uint8Array, what: string): SiteRecord {
   if (!isId(v.uuid)) throw bad('uuid');
   if (!isId(v.name)) throw bad('name');
   if (!isId(v.tenant)) throw bad('tenant');
-  if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) throw bad('port');
-  if (v.auth !== 'key' && v.auth !== 'password') throw bad('auth');
-  if (!(v.secret instanceof Uint8Array)) throw bad('secret');
-  if (v.hostKey !== undefined && v.hostKey !== null && typeof v.hostKey !== 'string') throw bad('hostKey');
+  // Version 1 kept the SSH login's fields in the record itself; every version 1 site had one.
+  const login = v.v === 1 ? v : (v.ssh as Record<string, unknown> | undefined | null);
+  const ssh = login === undefined || login === null ? undefined : decodeLogin(login, (f) => bad(v.v === 1 ? f : `ssh.${f}`));
   if (!Array.isArray(v.targets)) throw bad('targets');
   const targets = v.targets.map((t: Record<string, unknown>, i): TargetRecord => {
     if (typeof t !== 'object' || t === null || typeof t.hash !== 'string' || !TargetKinds.includes(t.kind as TargetKind) || typeof t.display !== 'string') throw bad(`targets[${i}]`);
@@ -106,20 +115,28 @@ export function decodeSite(data: Uint8Array, what: string): SiteRecord {
   });
   if (!SiteHealths.includes(v.health as SiteHealth)) throw bad('health');
   return {
-    v: 1,
+    v: 2,
     uuid: v.uuid,
     name: v.name,
     tenant: v.tenant,
-    host: str('host'),
-    port: v.port as number,
-    user: str('user'),
-    auth: v.auth,
-    secret: v.secret,
-    hostKey: (v.hostKey as string | undefined) ?? undefined,
+    ssh,
     targets,
     health: v.health as SiteHealth,
     lastPreflight: step('lastPreflight'),
     lastBackup: step('lastBackup'),
     createdAt: Number(v.createdAt) || 0,
   };
+}
+
+function decodeLogin(v: Record<string, unknown>, bad: (field: string) => Error): SshLogin {
+  if (typeof v !== 'object') throw bad('ssh');
+  const str = (k: string) => {
+    if (typeof v[k] !== 'string' || v[k] === '') throw bad(k);
+    return v[k] as string;
+  };
+  if (!Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) throw bad('port');
+  if (v.auth !== 'key' && v.auth !== 'password') throw bad('auth');
+  if (!(v.secret instanceof Uint8Array)) throw bad('secret');
+  if (v.hostKey !== undefined && v.hostKey !== null && typeof v.hostKey !== 'string') throw bad('hostKey');
+  return { host: str('host'), port: v.port as number, user: str('user'), auth: v.auth, secret: v.secret, hostKey: (v.hostKey as string | undefined) ?? undefined };
 }

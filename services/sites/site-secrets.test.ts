@@ -38,17 +38,28 @@ describe('SiteSecrets', () => {
 
 describe('site records', () => {
   const site: SiteRecord = {
-    v: 1, uuid: 'u-1', name: 'web', tenant: 't', host: 'h', port: 22, user: 'root', auth: 'key', secret: new Uint8Array([1, 2]),
-    hostKey: 'ssh-ed25519 AAAA', targets: [{ hash: '0123456789abcdef', kind: 'directory', display: '/srv', overSsh: false, addedAt: 5 }],
+    v: 2, uuid: 'u-1', name: 'web', tenant: 't',
+    ssh: { host: 'h', port: 22, user: 'root', auth: 'key', secret: new Uint8Array([1, 2]), hostKey: 'ssh-ed25519 AAAA' },
+    targets: [{ hash: '0123456789abcdef', kind: 'directory', display: '/srv', overSsh: false, addedAt: 5 }],
     health: 'unknown', createdAt: 1,
   };
 
   it('round-trips, and refuses a record with a bad field by naming it', () => {
     expect(decodeSite(encodeSite(site), 'x')).toMatchObject({ name: 'web', targets: [{ kind: 'directory', display: '/srv' }] });
-    expect(() => decodeSite(encodeSite({ ...site, port: 70000 }), 'site web')).toThrow(/site web: field port/);
+    expect(() => decodeSite(encodeSite({ ...site, ssh: { ...site.ssh!, port: 70000 } }), 'site web')).toThrow(/site web: field ssh.port/);
     expect(() => decodeSite(encodeSite({ ...site, name: 'a/b' }), 'site web')).toThrow(/field name/);
     expect(() => decodeSite(encodeSite({ ...site, targets: [{ ...site.targets[0]!, kind: 'tape' as 'sftp' }] }), 's')).toThrow(/targets\[0\]/);
     expect(() => decodeSite(new Uint8Array([0x85, 0xa1]), 's')).toThrow(/not valid MessagePack/);
+  });
+
+  it('reads a site with no SSH login, and a version 1 record with its login flat in the record', () => {
+    const { ssh: _, ...bare } = site;
+    expect(decodeSite(encodeSite(bare), 'x').ssh).toBeUndefined();
+    const v1 = { ...bare, v: 1, ...site.ssh };
+    const read = decodeSite(encodeSite(v1 as never), 'x');
+    expect(read).toMatchObject({ v: 2, name: 'web', health: 'unknown', targets: [{ kind: 'directory', display: '/srv' }] });
+    expect({ ...read.ssh, secret: [...read.ssh!.secret] }).toEqual({ ...site.ssh, secret: [1, 2] });
+    expect(() => decodeSite(encodeSite({ ...v1, auth: 'token' } as never), 'site web')).toThrow(/site web: field auth/);
   });
 
   it('splits a URL\'s password off for sealing and shows the URL without it', () => {
