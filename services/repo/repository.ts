@@ -262,6 +262,16 @@ export class Repository {
     return decodeSnapshot(openObject(this.objKey, ObjectType.Snapshot, bytes, name), name);
   }
 
+  /**
+   * Removes snapshot `hex` (a full ID) from storage: later listSnapshots()
+   * calls do not show it. Only the snapshot object goes; the packs and index
+   * files it referenced stay until something prunes them. Removing a snapshot
+   * that is already gone succeeds, so two forgets can overlap.
+   */
+  async removeSnapshot(hex: string): Promise<void> {
+    await this.storage.remove(snapshotName(fromHex(hex, 'snapshot id'))).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  }
+
   /** Resolves `latest`, a full ID or a unique prefix of at least 4 hex digits. */
   async resolveSnapshot(ref: string): Promise<SnapshotRecord> {
     const all = await this.listSnapshots();
