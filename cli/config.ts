@@ -8,10 +8,13 @@ import { UsageError } from './usage-error.ts';
 import { contentEngineKind, type ContentEngineKind } from '../services/repo/content-engine.ts';
 import { contentNiceLevels } from '../services/repo/content-nice.ts';
 import { DEFAULT_STEP_POLICY, type StepPolicy } from '../services/sites/step-runner.ts';
+import { parseStorageClass, type S3Settings } from '../services/storage/s3-options.ts';
 
 export interface CliConfig {
   /** Repository location (path or URL); undefined when not given. */
   readonly repo: string | undefined;
+  /** How `s3://` repositories are reached and written (--s3-endpoint, FERRY_S3_*); credentials come from the AWS environment. */
+  readonly s3: S3Settings;
   readonly password: { readonly from: 'env' } | { readonly from: 'file'; readonly path: string } | { readonly from: 'prompt' } | { readonly from: 'none' };
   readonly stateDir: string;
   /** The key that seals site credentials (FERRY_SITE_KEY_FILE; default in the state directory). */
@@ -48,6 +51,7 @@ export interface GlobalFlags {
   source?: string | undefined;
   tenant?: string | undefined;
   'password-file'?: string | undefined;
+  's3-endpoint'?: string | undefined;
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -63,6 +67,32 @@ function wholeNumber(v: string | undefined, name: string, dflt: number, unit: st
 export function toSafeId(s: string): string {
   const id = s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
   return id.length > 0 ? id : 'default';
+}
+
+/** A yes/no variable: 1/true/yes or 0/false/no, or the default. */
+function yesNo(v: string | undefined, name: string): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (/^(1|true|yes)$/i.test(v)) return true;
+  if (/^(0|false|no)$/i.test(v)) return false;
+  throw new UsageError(`${name} is ${JSON.stringify(v)}; use 1 or 0`);
+}
+
+function s3Settings(flags: GlobalFlags, env: NodeJS.ProcessEnv): S3Settings {
+  const endpoint = flags['s3-endpoint'] ?? env.FERRY_S3_ENDPOINT;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`the S3 endpoint ${JSON.stringify(endpoint)} must be an http:// or https:// URL`);
+  const sse = env.FERRY_S3_SSE;
+  if (sse !== undefined && sse !== '' && !/^(AES256|0|1)$/i.test(sse)) throw new UsageError(`FERRY_S3_SSE is ${JSON.stringify(sse)}; use AES256 (SSE-S3) or 0`);
+  try {
+    return {
+      endpoint,
+      pathStyle: yesNo(env.FERRY_S3_PATH_STYLE, 'FERRY_S3_PATH_STYLE'),
+      dataClass: parseStorageClass(env.FERRY_S3_DATA_CLASS, 'FERRY_S3_DATA_CLASS'),
+      metadataClass: parseStorageClass(env.FERRY_S3_METADATA_CLASS, 'FERRY_S3_METADATA_CLASS'),
+      sse: sse !== undefined && /^(AES256|1)$/i.test(sse),
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY: boolean): CliConfig {
@@ -93,6 +123,7 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
   }
   return {
     repo: flags.repo ?? env.FERRY_REPO,
+    s3: s3Settings(flags, env),
     password,
     stateDir,
     siteKeyFile: resolve(env.FERRY_SITE_KEY_FILE ?? join(stateDir, 'site-secrets.key')),

@@ -60,6 +60,7 @@ const GLOBAL_OPTIONS = {
   source: { type: 'string' },
   tenant: { type: 'string' },
   'password-file': { type: 'string' },
+  's3-endpoint': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,7 +74,8 @@ async function help(): Promise<string> {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'global options: --repo PATH (or FERRY_REPO), --password-file F (or FERRY_PASSWORD / FERRY_PASSWORD_FILE),',
-    '  --json, --host NAME, --source ID, --tenant ID, -v/--verbose, -q/--quiet',
+    '  --json, --host NAME, --source ID, --tenant ID, -v/--verbose, -q/--quiet,',
+    '  --s3-endpoint URL (or FERRY_S3_ENDPOINT) for S3-compatible services',
     'NATS: with NATS_URL unset, Ferry runs an embedded nats-server under its state directory',
     'exit codes: 0 ok, 1 failed, 2 usage error, 3 finished with warnings',
     'run `ferry COMMAND --help` for a command\'s usage',

@@ -42,7 +42,7 @@ export class Session {
 
   /** Storage with retries. `create` makes a missing local directory (only `init` should). */
   async openStorage(opts: { create?: boolean } = {}) {
-    const storage = await openStorage(this.requireRepoLocation(), opts);
+    const storage = await openStorage(this.requireRepoLocation(), { ...opts, s3: this.cfg.s3 });
     return withRetry(storage, {
       onRetry: ({ op, name, attempt, delayMs, error }) =>
         this.log.warn({ op, object: name, attempt, delayMs, err: (error as Error).message }, 'storage operation failed; retrying'),

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../protocol/errors.ts';
 import { FsStorage } from './fs.ts';
 import { MemoryStorage } from './memory.ts';
+import type { S3Settings } from './s3-options.ts';
 import { loadContentAddon } from '../repo/content-addon.ts';
 import type { AlignedAlloc } from './fs-direct.ts';
 import type { Storage } from './storage.ts';
@@ -11,14 +12,18 @@ export const UNSUPPORTED_URL = 'storage.unsupported-url';
 export interface OpenStorageOptions {
   /** Create a missing local repository directory (mode 0700), as `init` wants. Default false. */
   readonly create?: boolean;
+  /** Endpoint, storage classes and encryption of `s3://` repositories. */
+  readonly s3?: S3Settings;
 }
 
-const SUPPORTED = 'Use a local path (/srv/backups), a file:// URL (file:///srv/backups) or memory:.';
+const SUPPORTED = 'Use a local path (/srv/backups), a file:// URL (file:///srv/backups), s3://bucket/prefix or memory:.';
 
 /**
  * Opens the storage a repository URL names:
  * - a plain path (absolute, or relative to the working directory) or a
  *   `file://` URL → FsStorage;
+ * - `s3://bucket/prefix` → S3Storage (the bucket must exist; `create`
+ *   makes nothing there, since an empty prefix needs no creating);
  * - `memory:` → a fresh, empty MemoryStorage (each call gets its own);
  * - anything else → FerryError `storage.unsupported-url`.
  *
@@ -43,6 +48,11 @@ export async function openStorage(url: string, opts: OpenStorageOptions = {}): P
       throw unsupported('this file:// URL is not a valid local path (it must be file:///absolute/path).', err);
     }
     return openDirectory(root, opts);
+  }
+  if (scheme === 's3') {
+    // Loaded only for S3 repositories: the SDK is large, and local ones never need it.
+    const { S3Storage } = await import('./s3.ts');
+    return new S3Storage(url, opts.s3);
   }
   if (scheme === 'memory') throw unsupported('memory: takes nothing after the colon.');
   throw unsupported(`storage scheme "${scheme}:" is not supported.`);

@@ -93,6 +93,8 @@ export const StorageErrorCode = {
   NoSpace: 'storage.no-space',
   Fault: 'storage.fault',
   Closed: 'storage.closed',
+  /** The object is in an archive storage class: it must be restored (thawed) before it can be read. Not retryable as such. */
+  Cold: 'storage.cold',
 } as const;
 export type StorageErrorCode = (typeof StorageErrorCode)[keyof typeof StorageErrorCode];
 
