@@ -15,6 +15,8 @@ export interface CliConfig {
   readonly repo: string | undefined;
   /** How `s3://` repositories are reached and written (--s3-endpoint, FERRY_S3_*); credentials come from the AWS environment. */
   readonly s3: S3Settings;
+  /** How often a restore waiting for archived packs checks on them (FERRY_THAW_POLL_S, default 300). */
+  readonly thawPollMs: number;
   readonly password: { readonly from: 'env' } | { readonly from: 'file'; readonly path: string } | { readonly from: 'prompt' } | { readonly from: 'none' };
   readonly stateDir: string;
   /** The key that seals site credentials (FERRY_SITE_KEY_FILE; default in the state directory). */
@@ -124,6 +126,7 @@ export function compileConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv, isTTY:
   return {
     repo: flags.repo ?? env.FERRY_REPO,
     s3: s3Settings(flags, env),
+    thawPollMs: Math.max(1, wholeNumber(env.FERRY_THAW_POLL_S, 'FERRY_THAW_POLL_S', 300, 'seconds')) * 1000,
     password,
     stateDir,
     siteKeyFile: resolve(env.FERRY_SITE_KEY_FILE ?? join(stateDir, 'site-secrets.key')),

@@ -97,4 +97,36 @@ describe('S3 repository', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await compareTrees(src, join(out, src), { metadata: false })).toEqual([]);
   });
+
+  it('restores from an archive class: asks every needed pack to be thawed at once, says it is waiting, and restores once they are readable', async () => {
+    const repo = { FERRY_REPO: `s3://${S3_BUCKET}/archive`, FERRY_S3_DATA_CLASS: 'DEEP_ARCHIVE', FERRY_S3_SSE: '0' };
+    s3.coldStorage(2);
+    try {
+      expect((await t.run(['init', '--kdf-memory', '8', '--pack-size', '4'], { env: repo })).code).toBe(0);
+      for (let i = 0; i < 2; i++) {
+        const b = await t.run(['backup', src], { env: repo });
+        expect(b.code, b.stderr).toBe(0); // backups never read data packs, archived or not
+      }
+      const packs = [...(await classes('archive/'))].filter(([k]) => k.startsWith('data/'));
+      expect(packs.length).toBeGreaterThan(1);
+      expect(new Set(packs.map(([, c]) => c))).toEqual(new Set(['DEEP_ARCHIVE']));
+
+      const before = s3.requests.length;
+      const out = join(t.dir, 'restored-archive');
+      const r = await t.run(['restore', 'latest', '--target', out, '--thaw-tier', 'Standard'], { env: { ...repo, FERRY_THAW_POLL_S: '1', FERRY_LOG_LEVEL: 'info' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/waiting for \d+ of \d+ archived pack\(s\) to be restored \(Standard tier\)/);
+      expect(await compareTrees(src, join(out, src), { metadata: true })).toEqual([]);
+      const sent = s3.requests.slice(before);
+      const asked = new Set(sent.filter((q) => q.method === 'POST' && q.query.startsWith('restore')).map((q) => q.key.replace('archive/', '')));
+      expect(asked).toEqual(new Set(packs.map(([k]) => k)));
+      // Every restore request went out before the first data read: one wait for all, not one per pack.
+      const firstRead = sent.findIndex((q) => q.method === 'GET' && q.key.startsWith('archive/data/'));
+      const lastAsk = sent.findLastIndex((q) => q.method === 'POST' && q.query.startsWith('restore'));
+      expect(firstRead).toBeGreaterThan(lastAsk);
+      expect(sent.filter((q) => q.injected === 'cold')).toEqual([]);
+    } finally {
+      s3.coldStorage(0);
+    }
+  });
 });

@@ -14,6 +14,8 @@ import { Restorer, type RestoreResult } from '../../services/repo/restore.ts';
 import { inlinePlacer } from '../../services/repo/place-blobs.ts';
 import { splitPath } from '../../services/repo/selection.ts';
 import { requirePrivateKey } from '../../services/crypto/tenant-keys.ts';
+import { thawForRestore } from '../../services/repo/thaw.ts';
+import { ThawTiers, type ThawTier } from '../../services/storage/storage.ts';
 import type { Session } from '../session.ts';
 
 /** The 64-bit content hash as 16 hex digits, the checksum users see. */
@@ -29,18 +31,31 @@ function report(s: Session, r: RestoreResult, target: string): ExitCode {
 
 export const restoreCommand: Command = {
   name: 'restore',
-  usage: 'ferry restore SNAPSHOT[:PATH] --target DIR [--content-only]',
+  usage: 'ferry restore SNAPSHOT[:PATH] --target DIR [--content-only] [--thaw-tier Bulk|Standard|Expedited] [--thaw-days N]',
   summary: 'restore a snapshot, or one directory or file of it, under DIR',
   async run(args, s) {
-    const { values, positionals } = parseCommandArgs('restore', args, { target: { type: 'string' }, 'content-only': { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs('restore', args, {
+      target: { type: 'string' }, 'content-only': { type: 'boolean' }, 'thaw-tier': { type: 'string' }, 'thaw-days': { type: 'string' },
+    });
     if (!positionals[0] || !values.target) throw new UsageError(`restore: needs a snapshot and --target\nusage: ${restoreCommand.usage}`);
+    const tier = (values['thaw-tier'] ?? 'Bulk') as ThawTier;
+    if (!ThawTiers.includes(tier)) throw new UsageError(`restore: --thaw-tier is one of ${ThawTiers.join(', ')}, not ${JSON.stringify(values['thaw-tier'])}`);
+    const days = Number(values['thaw-days'] ?? 7);
+    if (!Number.isInteger(days) || days < 1) throw new UsageError(`restore: --thaw-days is a whole number of days, at least 1, not ${JSON.stringify(values['thaw-days'])}`);
     const ref = parseSnapshotRef(positionals[0]);
     const target = resolve(values.target);
     const { record, final } = await runJobFromCli(s, 'restore', async (repo) => {
       requirePrivateKey(repo.keys, 'restore');
       const rec = await repo.resolveSnapshot(ref.snap);
       await repo.loadIndex();
-      if (!(await findNode(repo, rec.snapshot.tree, ref.parts))) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+      const start = await findNode(repo, rec.snapshot.tree, ref.parts);
+      if (!start) throw new UsageError(`restore: ${displayPath(ref.parts)} is not in snapshot ${rec.id.slice(0, 12)}`);
+      // Archived data packs are thawed before the restore job starts, all at once (services/repo/thaw.ts).
+      const thawed = await thawForRestore(repo, start, {
+        tier, days, pollMs: s.cfg.thawPollMs,
+        onWaiting: (w) => s.log.info({ ...w, tier, nextCheckS: s.cfg.thawPollMs / 1000 }, `waiting for ${w.thawing} of ${w.packs} archived pack(s) to be restored (${tier} tier); the restore starts when all are readable`),
+      });
+      if (thawed.requested > 0) s.log.info(thawed, 'archived packs are readable; restoring');
       collectSoonerForBulkWork();
       return { snapshot: rec.id, path: ref.parts, target, contentOnly: values['content-only'] ?? false };
     });

@@ -1,5 +1,5 @@
 import { Semaphore } from './semaphore.ts';
-import { withCommit, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
+import { withCommit, type ArchiveAccess, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 /**
  * Wraps `storage` so at most `n` operations are in flight at once; the rest
@@ -17,6 +17,7 @@ export function withConcurrencyLimit(storage: Storage, n: number): Storage {
 
 class LimitedStorage implements Storage {
   readonly location: string;
+  readonly archive: ArchiveAccess | undefined;
   readonly #inner: Storage;
   readonly #slots: Semaphore;
 
@@ -24,6 +25,11 @@ class LimitedStorage implements Storage {
     this.#inner = inner;
     this.#slots = slots;
     this.location = inner.location;
+    const archive = inner.archive;
+    this.archive = archive && {
+      state: (name) => this.#slots.run(() => archive.state(name)),
+      request: (name, o) => this.#slots.run(() => archive.request(name, o)),
+    };
   }
 
   save(name: string, data: Uint8Array): Promise<void> {

@@ -1,5 +1,5 @@
 import { StorageOp } from './ops.ts';
-import { StorageError, withCommit, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage, type StorageErrorCode } from './storage.ts';
+import { StorageError, withCommit, type ArchiveAccess, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage, type StorageErrorCode } from './storage.ts';
 
 /** What the onRetry hook learns about a failed attempt that is about to be retried. */
 export interface RetryInfo {
@@ -63,6 +63,7 @@ export function withRetry(storage: Storage, opts: RetryOptions = {}): Storage {
 
 class RetryingStorage implements Storage {
   readonly location: string;
+  readonly archive: ArchiveAccess | undefined;
   readonly #inner: Storage;
   readonly #opts: RetryOptions;
   readonly #maxAttempts: number;
@@ -71,6 +72,11 @@ class RetryingStorage implements Storage {
     this.#inner = inner;
     this.#opts = opts;
     this.location = inner.location;
+    const archive = inner.archive;
+    this.archive = archive && {
+      state: (name) => this.#retry(StorageOp.Stat, name, () => archive.state(name)),
+      request: (name, o) => this.#retry(StorageOp.Save, name, () => archive.request(name, o)),
+    };
     this.#maxAttempts = opts.maxAttempts ?? RETRY_DEFAULTS.maxAttempts;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new RangeError(`maxAttempts must be a positive integer, got ${this.#maxAttempts}`);

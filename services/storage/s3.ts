@@ -21,7 +21,7 @@
  *   backing off, so one policy governs every driver.
  */
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, RestoreObjectCommand, S3Client, type Tier,
+  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, RestoreObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { closedError } from './closed.ts';
 import { checkPrefix } from './prefix.ts';
@@ -29,7 +29,7 @@ import { checkRange } from './range.ts';
 import { mapS3Error } from './s3-errors.ts';
 import { COLD_CLASSES, parseS3Url, type S3Location, type S3Settings } from './s3-options.ts';
 import { S3ObjectWriter } from './s3-writer.ts';
-import { checkName, StorageError, StorageErrorCode, type ByteRange, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
+import { checkName, StorageError, StorageErrorCode, type ArchiveAccess, type ByteRange, type ThawTier, type ObjectInfo, type ObjectWriter, type Storage } from './storage.ts';
 
 const MiB = 1024 * 1024;
 
@@ -42,6 +42,10 @@ export interface ColdState {
 
 export class S3Storage implements Storage {
   readonly location: string;
+  readonly archive: ArchiveAccess = {
+    state: async (name) => (await this.restoreState(name)).state,
+    request: (name, opts) => this.requestRestore(name, opts),
+  };
   readonly #client: S3Client;
   readonly #where: S3Location;
   readonly #settings: S3Settings;
@@ -182,7 +186,7 @@ export class S3Storage implements Storage {
   }
 
   /** Asks S3 to make an archived object readable for `days`; asking again while it thaws is harmless. */
-  async requestRestore(name: string, opts: { days: number; tier: Tier }): Promise<void> {
+  async requestRestore(name: string, opts: { days: number; tier: ThawTier }): Promise<void> {
     this.#check('restore');
     checkName(name);
     try {

@@ -45,9 +45,27 @@ export interface ObjectInfo {
   readonly size: number;
 }
 
+/**
+ * Objects kept in an archive class (S3 Glacier, Deep Archive) cannot be
+ * read until they are restored ("thawed") for a while; load() of one fails
+ * with `storage.cold`. Drivers with such classes offer this; wrappers pass
+ * it through.
+ */
+export interface ArchiveAccess {
+  /** `readable` for objects in no archive class or already thawed; `thawing` once a restore was asked. */
+  state(name: string): Promise<'cold' | 'thawing' | 'readable'>;
+  /** Asks for `name` to be readable for `days`; `tier` trades cost for speed (Bulk, Standard, Expedited). Asking twice is harmless. */
+  request(name: string, opts: { days: number; tier: ThawTier }): Promise<void>;
+}
+
+export const ThawTiers = ['Bulk', 'Standard', 'Expedited'] as const;
+export type ThawTier = (typeof ThawTiers)[number];
+
 export interface Storage {
   /** Human-readable location, e.g. `file:///srv/repo` or `memory:`. Never contains secrets. */
   readonly location: string;
+  /** Present on drivers whose objects may sit in an archive class (see ArchiveAccess). */
+  readonly archive?: ArchiveAccess | undefined;
   save(name: string, data: Uint8Array): Promise<void>;
   load(name: string, range?: ByteRange): Promise<Uint8Array>;
   stat(name: string): Promise<ObjectInfo>;
