@@ -48,6 +48,7 @@ import { checkRepo, fileFragmentKey, fragmentKey, type ActorDeps } from './deps.
 import { aheadFile } from '../services/jobs/files-ahead.ts';
 import { encodeFragment } from './fragment.ts';
 import { publishJobEvent } from './job-events.ts';
+import { PruneGeneration } from './prune-generation.ts';
 import { Semaphore } from '../services/storage/semaphore.ts';
 
 const READING_BATCHES = 2;
@@ -66,6 +67,7 @@ export async function uploaderHandler(deps: ActorDeps) {
       },
     ));
   const writer = new RepoWriter(deps.repo, deps.workers);
+  const pruneGeneration = new PruneGeneration(deps.repo.config.id);
   const reading = new Semaphore(READING_BATCHES);
   // Stored bytes are per process; each fragment claims what was stored since the last one, so the sum is exact.
   let storedReported = 0;
@@ -78,7 +80,9 @@ export async function uploaderHandler(deps: ActorDeps) {
     const item = msg.kind === 'work.upload' ? batchItem(msg.value) : fileItem(msg.value);
     const fragments = await ctx.kv(Buckets.Fragments);
     if (await fragments.get(item.key)) return; // done before a crash lost the ack
-    if (msg.redelivered) await deps.repo.loadIndex();
+    // A prune marked or swept packs since the index was loaded: see its marks before relying on the index.
+    const pruned = await pruneGeneration.changed(await ctx.kv(Buckets.Leases));
+    if (msg.redelivered || pruned) await deps.repo.loadIndex();
     const started = Date.now();
     const uploader = new BatchUploader(deps.repo, writer, deps.workers, { beforeStore: adoptOnce, nodes: fileNodeBytes });
     // A batch with nothing to read (an unchanged part of the tree) goes on as it came.

@@ -117,6 +117,16 @@ export class JobStore {
     return (await this.#read(jobKey(tenant, jobId)))?.record;
   }
 
+  /** Every job of any tenant not yet in a terminal state (queued or running). Reads each record: for occasional use. */
+  async unfinished(): Promise<JobRecord[]> {
+    const out: JobRecord[] = [];
+    for await (const key of await this.#kv.keys()) {
+      const rec = (await this.#read(key))?.record;
+      if (rec && !isTerminal(rec.state)) out.push(rec);
+    }
+    return out;
+  }
+
   /**
    * Applies `fn` to the current record and writes the result at the
    * revision read, retrying from a fresh read on conflict. `fn` gets a copy

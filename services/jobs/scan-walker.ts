@@ -86,7 +86,8 @@ export async function* walkSource(opts: WalkOptions): AsyncGenerator<WalkItem> {
 export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<readonly WalkItem[]> {
   const after = opts.after;
   const isNew = (pos: Position) => after === undefined || comparePositions(pos, after) > 0;
-  const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.has(id));
+  // usable, not just indexed: a pack a prune has marked must not gain new references (design.md, "Prune").
+  const indexed = (n: TreeNode) => (n.content ?? []).every((id) => opts.repo.index.usable(id));
   const sink = new ItemHandoff<WalkItem>();
 
   /** A parent tree blob, read (and decrypted) ahead of the walk; undefined when it is absent or unreadable. */
@@ -172,7 +173,7 @@ export async function* walkSourceInArrays(opts: WalkOptions): AsyncGenerator<rea
     // Only a fully listed directory that was in the parent snapshot, and not resumed inside, can be unchanged.
     // While `holding`, names[0..k) are all unchanged and nothing of this directory has gone out.
     // The root always goes out in full: the finalizer needs its exit to finish the snapshot.
-    let holding = parts.length > 0 && sel.full && errors.length === 0 && names.length === prev.size && prevTree !== undefined && isNew(parts) && opts.repo.index.has(prevTree);
+    let holding = parts.length > 0 && sel.full && errors.length === 0 && names.length === prev.size && prevTree !== undefined && isNew(parts) && opts.repo.index.usable(prevTree);
     const counts = { files: 0, dirs: 0, others: 0, bytes: 0 };
     const enter: WalkItem = { event: { t: 'd', node: meta }, pos: parts };
     const inner = new Map<string, SubtreeCounts>(); // of unchanged subdirectories, while holding

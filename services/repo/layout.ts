@@ -15,6 +15,7 @@ export const Prefix = {
   snapshots: 'snapshots/',
   data: 'data/',
   tree: 'tree/',
+  prune: 'prune/',
 } as const;
 
 export function packName(kind: PackKind, id: Id): string {
@@ -25,6 +26,7 @@ export function packName(kind: PackKind, id: Id): string {
 export const indexName = (id: Id): string => `${Prefix.index}${toHex(id)}`;
 export const snapshotName = (id: Id): string => `${Prefix.snapshots}${toHex(id)}`;
 export const keyName = (id: Id): string => `${Prefix.keys}${toHex(id)}`;
+export const pruneMarkName = (id: Id): string => `${Prefix.prune}${toHex(id)}`;
 
 /** The hex ID at the end of an object name. */
 export const idOfName = (name: string): string => name.slice(name.lastIndexOf('/') + 1);

@@ -54,4 +54,23 @@ describe('MasterIndex', () => {
     expect(() => index.addPack({ ...pack(0), blobs: [{ id: new Uint8Array(16), type: BlobType.Data, offset: 0, length: 1, rawLength: 1 }] })).toThrow(expect.objectContaining({ code: 'repo.corrupt' }));
     expect(() => index.addPack({ ...pack(0), blobs: [{ id: id(), type: BlobType.Data, offset: 2 ** 32, length: 1, rawLength: 1 }] })).toThrow(expect.objectContaining({ code: 'repo.corrupt' }));
   });
+
+  it('keeps blobs of marked packs readable but not usable for deduplication, until unmarked', () => {
+    const idx = new MasterIndex();
+    const a = pack(3);
+    const b = pack(2);
+    idx.addPack(a);
+    idx.addPack(b);
+    const nameOf = (p: PackEntry) => [...idx.allPacks()].find((r) => Buffer.from(r.id).equals(p.id))!.name;
+    idx.setMarked(new Set([nameOf(a)]));
+    for (const blob of a.blobs) {
+      expect(idx.has(blob.id)).toBe(true);
+      expect(idx.usable(blob.id)).toBe(false);
+      expect(idx.get(blob.id)?.pack.name).toBe(nameOf(a));
+    }
+    for (const blob of b.blobs) expect(idx.usable(blob.id)).toBe(true);
+    idx.setMarked(new Set());
+    expect(a.blobs.every((blob) => idx.usable(blob.id))).toBe(true);
+    expect(idx.usable(randomBytes(32))).toBe(false);
+  });
 });

@@ -26,6 +26,8 @@ export interface PackRef {
   readonly epk: Uint8Array;
   /** End of the last blob the index knows in this pack: a read up to here stays inside the pack. */
   dataEnd: number;
+  /** Named by a prune mark: readable until swept, but never deduplicated against (see usable()). */
+  marked?: boolean;
 }
 
 export interface BlobLocation {
@@ -152,8 +154,25 @@ export class MasterIndex {
     this.rehash(Math.max(FIRST_CAPACITY * 2, cap * 2));
   }
 
+  /** Whether the blob can be read: it is in some indexed pack. */
   has(id: Uint8Array): boolean {
     return this.find(id) >= 0;
+  }
+
+  /**
+   * Whether a writer may reference the blob instead of storing it: indexed,
+   * in a pack no prune mark names. A marked pack may be deleted by a sweep
+   * once the backups running at marking time have ended, so a backup that
+   * relied on it could lose data (design.md, "Prune").
+   */
+  usable(id: Uint8Array): boolean {
+    const e = this.find(id);
+    return e >= 0 && this.packRefs[this.packOf[e]!]!.marked !== true;
+  }
+
+  /** Marks exactly the packs in `names` (pack object names): see usable(). */
+  setMarked(names: ReadonlySet<string>): void {
+    for (const p of this.packRefs) p.marked = names.has(p.name);
   }
 
   get(id: Uint8Array): BlobLocation | undefined {

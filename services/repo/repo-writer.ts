@@ -54,6 +54,7 @@ export class RepoWriter {
   private readonly sealer: Sealer;
   private readonly opts: Required<RepoWriterOptions>;
   private readonly added = new Set<string>();
+  private indexGeneration: number;
   private readonly current = new Map<PackKind, OpenPack>();
   private readonly batch = new Map<PackKind, { pack: OpenPack; items: SealItem[]; bytes: number }>();
   /** Packs closed and not done yet: what a flush() waits for. */
@@ -71,6 +72,7 @@ export class RepoWriter {
 
   constructor(repo: Repository, sealer: Sealer, opts: RepoWriterOptions = {}) {
     this.repo = repo;
+    this.indexGeneration = repo.indexGeneration;
     this.sealer = sealer;
     this.opts = {
       // An open pack holds its sealed bytes until saved, so the bound must exceed two packs.
@@ -82,9 +84,22 @@ export class RepoWriter {
     };
   }
 
-  /** True when the blob is stored already or queued in this session. */
+  /** True when the blob is stored already (in a pack no prune mark names) or queued in this session. */
   has(id: Uint8Array): boolean {
-    return this.repo.index.has(id) || this.added.has(idKey(id));
+    this.forgetIfPruned();
+    return this.repo.index.usable(id) || this.added.has(idKey(id));
+  }
+
+  /**
+   * After a prune swept (the repository replaced its index), blobs this
+   * writer stored earlier may be gone with their packs: it forgets them and
+   * asks the index again. Blobs still queued may then be stored twice, which
+   * costs space only.
+   */
+  private forgetIfPruned(): void {
+    if (this.indexGeneration === this.repo.indexGeneration) return;
+    this.indexGeneration = this.repo.indexGeneration;
+    this.added.clear();
   }
 
   /**
@@ -93,7 +108,8 @@ export class RepoWriter {
    */
   async addBlob(type: BlobType, id: Uint8Array, data: Uint8Array): Promise<boolean> {
     this.throwIfFailed();
-    if (this.repo.index.has(id)) return false;
+    this.forgetIfPruned();
+    if (this.repo.index.usable(id)) return false;
     const k = idKey(id);
     if (this.added.has(k)) return false;
     this.added.add(k);

@@ -14,7 +14,8 @@ import { generateX25519 } from '../crypto/x25519.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { decodeConfig, encodeConfig, DEFAULT_PACK_SIZE, MAX_PACK_SIZE, MIN_PACK_SIZE, type RepoConfig } from './config.ts';
 import { ObjectType, openObject, sealObject } from './sealed-object.ts';
-import { Prefix, idOfName, indexName, keyName, snapshotName } from './layout.ts';
+import { Prefix, idOfName, indexName, keyName, pruneMarkName, snapshotName } from './layout.ts';
+import { decodePruneMark, type PruneMark } from './prune-marks.ts';
 import { SnapshotList, type SnapshotRecord } from './snapshot-list.ts';
 import { fromHex, sha256, toHex, idKey } from './ids.ts';
 import { MasterIndex, type BlobLocation } from './master-index.ts';
@@ -45,7 +46,10 @@ export class Repository {
   readonly storage: Storage;
   readonly config: RepoConfig;
   readonly keys: TenantKeys;
-  readonly index = new MasterIndex();
+  /** Replaced whole when a prune has rewritten the index files (see loadIndex). */
+  index = new MasterIndex();
+  /** Counts such replacements: a writer that remembers blobs across them must forget what it knew. */
+  indexGeneration = 0;
   private readonly objKey: Uint8Array;
   private readonly packKeys = new Map<string, Uint8Array>();
   private indexLoaded = false;
@@ -126,11 +130,28 @@ export class Repository {
 
   // ---- sealed whole objects ------------------------------------------------
 
-  async saveObject(type: typeof ObjectType.Index | typeof ObjectType.Snapshot, payload: Uint8Array): Promise<string> {
+  async saveObject(type: typeof ObjectType.Index | typeof ObjectType.Snapshot | typeof ObjectType.PruneMark, payload: Uint8Array): Promise<string> {
     const bytes = sealObject(this.objKey, type, payload, this.config.zstdLevel);
     const id = sha256(bytes);
-    await this.storage.save(type === ObjectType.Index ? indexName(id) : snapshotName(id), bytes);
+    await this.storage.save(type === ObjectType.Index ? indexName(id) : type === ObjectType.Snapshot ? snapshotName(id) : pruneMarkName(id), bytes);
     return toHex(id);
+  }
+
+  /** Every prune mark in the repository (prune-marks.ts). */
+  async listPruneMarks(): Promise<PruneMark[]> {
+    const marks: PruneMark[] = [];
+    for await (const o of this.storage.list(Prefix.prune)) {
+      const bytes = await this.storage.load(o.name).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      if (bytes === undefined) continue; // swept between the listing and the load
+      if (toHex(sha256(bytes)) !== idOfName(o.name)) throw new RepoError(RepoErrorCode.Corrupt, `${o.name} does not match its ID (corrupt object)`);
+      marks.push(decodePruneMark(openObject(this.objKey, ObjectType.PruneMark, bytes, o.name), o.name));
+    }
+    return marks;
+  }
+
+  /** Reads one index file (checked against its ID), without adding it to the in-memory index. */
+  async readIndexFile(name: string): Promise<PackEntry[]> {
+    return this.readIndexObject(name, await this.storage.load(name));
   }
 
   async saveIndex(packs: readonly PackEntry[]): Promise<string> {
@@ -169,6 +190,15 @@ export class Repository {
   private async loadIndexPass(opts: { onError?: (name: string, err: unknown) => void }): Promise<MasterIndex> {
     const listed: string[] = [];
     for await (const o of this.storage.list(Prefix.index)) listed.push(o.name);
+    // Marks after the index listing: a sweep removes a mark only once the index files naming its packs
+    // are gone, so every pack of a file listed here that a sweep may delete still has its mark.
+    const marks = await this.listPruneMarks();
+    const present = new Set(listed.map(idOfName));
+    if ([...this.index.indexIds].some((id) => !present.has(id))) {
+      // A prune swept: index files this index came from are gone, and with them packs it still names.
+      this.index = new MasterIndex();
+      this.indexGeneration++;
+    }
     if (this.indexCache !== undefined && this.index.indexIds.size === 0) await this.startFromCache(this.indexCache, listed);
     const names = listed.filter((name) => !this.index.indexIds.has(idOfName(name)));
     if (names.length > 0) this.cacheBehind = true;
@@ -195,6 +225,7 @@ export class Repository {
         loadAt(i + INDEX_READ_AHEAD);
       }
     }
+    this.index.setMarked(new Set(marks.flatMap((m) => m.packs)));
     this.indexLoaded = true;
     return this.index;
   }

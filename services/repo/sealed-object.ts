@@ -1,5 +1,5 @@
 /**
- * Whole metadata objects (config, index files, snapshots): compressed, then
+ * Whole metadata objects (config, index files, snapshots, prune marks): compressed, then
  * sealed with the object key (HKDF of metaKey). Layout:
  *
  *   "FRYO" (4) | version = 1 (1) | type (1) | compression (1) | 0 (1) | AEAD(nonce ‖ ct ‖ tag)
@@ -11,7 +11,7 @@ import { open, seal } from '../crypto/aead.ts';
 import { RepoError, RepoErrorCode } from './errors.ts';
 import { compress, decompress, Compression } from './compression.ts';
 
-export const ObjectType = { Config: 1, Index: 2, Snapshot: 3 } as const;
+export const ObjectType = { Config: 1, Index: 2, Snapshot: 3, PruneMark: 4 } as const;
 export type ObjectType = (typeof ObjectType)[keyof typeof ObjectType];
 
 const MAGIC = [0x46, 0x52, 0x59, 0x4f]; // "FRYO"
