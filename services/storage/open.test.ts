@@ -42,7 +42,17 @@ describe('openStorage', () => {
     await expect(b.stat('x')).rejects.toMatchObject({ code: 'storage.not-found' });
   });
 
-  it.each(['s3://AKIAKEY:sup3rsecret@bucket/repo', 'sftp://host/repo', 'memory:named', '', 'file://remote-host/repo'])(
+  it('refuses an s3:// URL carrying credentials or a bad bucket name, echoing no credential', async () => {
+    const err = (await rejection(openStorage('s3://AKIAKEY:sup3rsecret@bucket/repo'))) as { code?: unknown; message?: string };
+    expect(err.code).toBe(UNSUPPORTED_URL);
+    expect(err.message).toMatch(/AWS environment/);
+    expect(err.message).not.toMatch(/sup3rsecret|AKIAKEY/);
+    const bucket = (await rejection(openStorage('s3://No_Such/repo'))) as { code?: unknown; message?: string };
+    expect(bucket.code).toBe(UNSUPPORTED_URL);
+    expect(bucket.message).toMatch(/not a valid S3 bucket name/);
+  });
+
+  it.each(['sftp://host/repo', 'memory:named', '', 'file://remote-host/repo'])(
     'rejects %j with storage.unsupported-url, without echoing credentials',
     async (url) => {
       const err = (await rejection(openStorage(url))) as { code?: unknown; message?: string };

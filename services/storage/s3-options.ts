@@ -46,6 +46,8 @@ export function parseS3Url(url: string): S3Location {
   const m = /^s3:\/\/([^/?#]+)(\/[^?#]*)?$/i.exec(url);
   if (!m) throw bad('Cannot open the repository: an S3 repository is s3://bucket or s3://bucket/prefix.');
   const bucket = m[1]!;
+  // Never echoed: whatever sits before an @ is a secret someone put in the wrong place.
+  if (/[@:]/.test(bucket)) throw bad('Cannot open the repository: an S3 URL carries no credentials (s3://bucket/prefix); give them in the AWS environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...).');
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(`Cannot open the repository: "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens).`);
   const path = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
   if (path.split('/').some((p) => p === '.' || p === '..' || (p === '' && path !== ''))) throw bad('Cannot open the repository: the S3 prefix must not hold empty, "." or ".." segments.');
