@@ -21,9 +21,18 @@ import { LeaseKeeper } from '../../actors/runtime/lease-keeper.ts';
 import { isTerminal, JobStore } from '../../actors/runtime/job-store.ts';
 import { bumpPruneGeneration } from '../../actors/prune-generation.ts';
 import { mark, replaceMark, sweep, type SweepResult } from '../../services/repo/prune.ts';
+import { repack } from '../../services/repo/repack.ts';
 
 const LEASE_TTL_MS = 60_000;
 const DEFAULT_GRACE_HOURS = 1;
+const DEFAULT_MAX_UNUSED = 0.2;
+
+function maxUnused(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_MAX_UNUSED;
+  const n = Number(v.replace(/%$/, '')) / 100;
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`prune: --max-unused is a percentage from 0 to 100, not ${JSON.stringify(v)}`);
+  return n;
+}
 
 function graceHours(v: string | undefined): number {
   if (v === undefined) return DEFAULT_GRACE_HOURS;
@@ -39,11 +48,12 @@ const addSweeps = (a: SweepResult, b: SweepResult): SweepResult => ({
 
 export const pruneCommand: Command = {
   name: 'prune',
-  usage: `ferry prune [--grace-hours H] [--dry-run] [--json]   (default grace ${DEFAULT_GRACE_HOURS} h)`,
+  usage: `ferry prune [--grace-hours H] [--max-unused PERCENT] [--dry-run] [--json]   (defaults: grace ${DEFAULT_GRACE_HOURS} h, repack packs over ${DEFAULT_MAX_UNUSED * 100}% unused)`,
   summary: 'delete data no snapshot references, in two phases that are safe while backups run',
   async run(args, s) {
-    const { values } = parseCommandArgs('prune', args, { 'grace-hours': { type: 'string' }, 'dry-run': { type: 'boolean' } });
+    const { values } = parseCommandArgs('prune', args, { 'grace-hours': { type: 'string' }, 'max-unused': { type: 'string' }, 'dry-run': { type: 'boolean' } });
     const graceMs = Math.round(graceHours(values['grace-hours']) * 3_600_000);
+    const unusedLimit = maxUnused(values['max-unused']);
     const dryRun = values['dry-run'] ?? false;
     const repo = await s.repo();
     const repoId = repo.config.id;
@@ -65,9 +75,13 @@ export const pruneCommand: Command = {
         if (swept.deletedPacks > 0) await bumpPruneGeneration(leasesKv, repoId);
 
         const before = await running();
-        const marked = await mark(repo, { running: before, graceMs, dryRun });
+        const marked = await mark(repo, { running: before, graceMs, maxUnused: unusedLimit, dryRun });
+        let repacked = { packs: 0, blobs: 0, bytes: 0 };
         if (marked.mark) {
           await bumpPruneGeneration(leasesKv, repoId);
+          // Copies the live blobs of mostly-unused packs, now that the mark keeps the writer from reusing them there.
+          await repo.loadIndex();
+          if (marked.repack.length > 0) repacked = await repack(repo, await s.contentEngine(), marked.repack);
           // Jobs read again after the mark is stored: one that registered before this read may have loaded the
           // index without the mark, so it joins the wait; one that registers later loads the mark.
           const after = await running();
@@ -76,10 +90,10 @@ export const pruneCommand: Command = {
           if (graceMs === 0) swept = addSweeps(swept, await sweep(repo, { jobEnded }));
           if (swept.deletedPacks > 0) await bumpPruneGeneration(leasesKv, repoId);
         }
-        const out = { dryRun, deletedPacks: swept.deletedPacks, freedBytes: swept.freedBytes, resurrected: swept.resurrected, rewrittenIndexFiles: swept.rewrittenIndexFiles, markedPacks: marked.packs, markedBytes: marked.bytes, waiting: swept.waiting };
+        const out = { dryRun, deletedPacks: swept.deletedPacks, freedBytes: swept.freedBytes, resurrected: swept.resurrected, rewrittenIndexFiles: swept.rewrittenIndexFiles, markedPacks: marked.packs, markedBytes: marked.bytes, repackedPacks: repacked.packs, repackedBlobs: repacked.blobs, waiting: swept.waiting };
         s.print(out, () => [
           `${dryRun ? 'would delete' : 'deleted'} ${swept.deletedPacks} pack(s), ${formatBytes(swept.freedBytes)}${swept.resurrected ? `; kept ${swept.resurrected} marked pack(s) a snapshot references again` : ''}`,
-          `${dryRun ? 'would mark' : 'marked'} ${marked.packs} unreferenced pack(s), ${formatBytes(marked.bytes)}, for deletion`,
+          `${dryRun ? 'would mark' : 'marked'} ${marked.packs} pack(s), ${formatBytes(marked.bytes)}, for deletion${marked.repack.length ? ` (${marked.repack.length} of them mostly unused${dryRun ? '' : `: ${repacked.blobs} live blob(s) copied to new packs`})` : ''}`,
           ...swept.waiting.map((w) => `mark ${w.mark.slice(0, 12)} waits: ${w.reason}; run prune again after`),
         ]);
         return ExitCode.Ok;

@@ -2,17 +2,20 @@
  * Prune: reclaims packs no snapshot references, in two phases, so that it
  * is safe while backups run (the argument is in design.md, "Prune").
  *
- * - mark(): finds packs none of whose blobs any snapshot references, and
- *   saves a prune mark naming them with the backup jobs running now. From
- *   then on no backup deduplicates against those packs (MasterIndex.usable).
+ * - mark(): finds packs none of whose blobs any snapshot references (and
+ *   packs mostly unreferenced, to be repacked: repack.ts copies their
+ *   referenced blobs into new packs), and saves a prune mark naming them
+ *   with the jobs running now. From then on no backup deduplicates against
+ *   those packs (MasterIndex.usable).
  * - sweep(): for each mark whose grace period has passed and whose backups
  *   have all ended, looks again at every snapshot, deletes the marked packs
- *   that are still unreferenced (first rewriting the index files that name
- *   them, without them), and removes the mark. A marked pack that a
- *   snapshot now references is kept ("resurrected").
+ *   none of whose referenced blobs is missing from every unmarked pack
+ *   (first rewriting the index files that name them, without them), and
+ *   removes the mark. A marked pack holding a blob a snapshot needs and no
+ *   other pack has is kept ("resurrected").
  *
- * Contract: never deletes a pack holding a blob that a snapshot present at
- * sweep time references; never deletes a pack no mark names (packs not in
+ * Contract: never deletes the last stored copy of a blob that a snapshot
+ * present at sweep time references; never deletes a pack no mark names (packs not in
  * any index, e.g. those a running backup has saved but not indexed yet,
  * are left alone); an interrupted sweep leaves a repository that reads
  * correctly and is finished by the next sweep. Callers hold the prune
@@ -20,7 +23,7 @@
  */
 import { idKey } from './ids.ts';
 import { NodeType } from './tree.ts';
-import { Prefix, packName, type PackKind } from './layout.ts';
+import { PackKind, Prefix, packName } from './layout.ts';
 import { ObjectType } from './sealed-object.ts';
 import { encodePruneMark, type PruneMark } from './prune-marks.ts';
 import type { PackEntry } from './index-file.ts';
@@ -57,46 +60,74 @@ async function readIndexFiles(repo: Repository): Promise<IndexFile[]> {
   return files;
 }
 
-/** Pack object name → the IDs (idKey) of every blob any index file lists in it. */
-function blobsByPack(files: readonly IndexFile[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+/** A pack as all index files together list it: its blobs by idKey. */
+interface PackContents {
+  readonly entry: Omit<PackEntry, 'blobs'>;
+  readonly blobs: Map<string, PackEntry['blobs'][number]>;
+}
+
+function packContents(files: readonly IndexFile[]): Map<string, PackContents> {
+  const out = new Map<string, PackContents>();
   for (const f of files) {
     for (const p of f.packs) {
       const name = nameOf(p);
-      const set = out.get(name) ?? new Set<string>();
-      for (const b of p.blobs) set.add(idKey(b.id));
-      out.set(name, set);
+      const pc = out.get(name) ?? { entry: { id: p.id, kind: p.kind, epk: p.epk }, blobs: new Map() };
+      for (const b of p.blobs) pc.blobs.set(idKey(b.id), b);
+      out.set(name, pc);
     }
   }
   return out;
 }
 
-const nameOf = (p: PackEntry): string => packName(p.kind as PackKind, p.id);
+const nameOf = (p: Pick<PackEntry, 'kind' | 'id'>): string => packName(p.kind as PackKind, p.id);
 
 export interface MarkResult {
   /** The mark saved, or undefined when there was nothing to mark. */
   readonly mark?: PruneMark | undefined;
+  /** Packs marked, and their bytes: unused ones and those to repack. */
   readonly packs: number;
   readonly bytes: number;
+  /** Marked packs whose referenced blobs must be copied into new packs (repack.ts) before a sweep can delete them. */
+  readonly repack: readonly PackEntry[];
 }
 
 /**
- * Marks every indexed pack that no snapshot references and no mark names
- * yet. `running` are the backup jobs running now (their IDs), read after
- * nothing else; `dryRun` saves nothing.
+ * Marks every indexed pack no mark names yet that no snapshot references,
+ * and, when `maxUnused` < 1, every pack whose unreferenced share of blob
+ * bytes exceeds it (their referenced blobs are returned in `repack`, to be
+ * copied before the sweep; data packs only with a key that can read
+ * content). `running` are the jobs running now; `dryRun` saves nothing.
  */
-export async function mark(repo: Repository, opts: { running: readonly string[]; graceMs: number; dryRun?: boolean; now?: () => bigint }): Promise<MarkResult> {
+export async function mark(repo: Repository, opts: { running: readonly string[]; graceMs: number; maxUnused?: number; dryRun?: boolean; now?: () => bigint }): Promise<MarkResult> {
   await repo.loadIndex();
   const already = new Set((await repo.listPruneMarks()).flatMap((m) => m.packs));
   const referenced = await referencedBlobs(repo);
-  const byPack = blobsByPack(await readIndexFiles(repo));
+  const contents = packContents(await readIndexFiles(repo));
   const sizes = await packSizes(repo);
-  const packs = [...byPack].filter(([name, blobs]) => !already.has(name) && sizes.has(name) && ![...blobs].some((b) => referenced.has(b))).map(([name]) => name).sort();
+  const maxUnused = opts.maxUnused ?? 1;
+  const packs: string[] = [];
+  const repack: PackEntry[] = [];
+  for (const [name, pc] of contents) {
+    if (already.has(name) || !sizes.has(name)) continue;
+    const used = [...pc.blobs].filter(([k]) => referenced.has(k));
+    if (used.length === 0) {
+      packs.push(name);
+      continue;
+    }
+    const total = [...pc.blobs.values()].reduce((n, b) => n + b.length, 0);
+    const usedBytes = used.reduce((n, [, b]) => n + b.length, 0);
+    const readable = pc.entry.kind === PackKind.Tree || repo.canReadContent;
+    if (readable && total > 0 && (total - usedBytes) / total > maxUnused) {
+      packs.push(name);
+      repack.push({ ...pc.entry, blobs: used.map(([, b]) => b) });
+    }
+  }
+  packs.sort();
   const bytes = packs.reduce((n, p) => n + (sizes.get(p) ?? 0), 0);
-  if (packs.length === 0 || opts.dryRun) return { packs: packs.length, bytes };
+  if (packs.length === 0 || opts.dryRun) return { packs: packs.length, bytes, repack };
   const draft: PruneMark = { id: '', timeNs: (opts.now ?? (() => BigInt(Date.now()) * 1_000_000n))(), packs, waitFor: [...opts.running], graceMs: opts.graceMs };
   const id = await repo.saveObject(ObjectType.PruneMark, encodePruneMark(draft));
-  return { mark: { ...draft, id }, packs: packs.length, bytes };
+  return { mark: { ...draft, id }, packs: packs.length, bytes, repack };
 }
 
 /** Saves `old` again with `waitFor` in place of its own, then removes `old`: its packs stay marked throughout. */
@@ -152,11 +183,15 @@ export async function sweep(repo: Repository, opts: { jobEnded: (jobId: string) 
   // Looked at again now: a backup that was running at marking time may have referenced them since.
   const referenced = await referencedBlobs(repo);
   const files = await readIndexFiles(repo);
-  const byPack = blobsByPack(files);
+  const contents = packContents(files);
   const candidates = new Set(ready.flatMap((m) => m.packs));
-  const doomed = new Set([...candidates].filter((name) => ![...(byPack.get(name) ?? [])].some((b) => referenced.has(b))));
-  const sizes = await packSizes(repo);
-  const freedBytes = [...doomed].reduce((n, p) => n + (sizes.get(p) ?? 0), 0);
+  const stored = await packSizes(repo);
+  // Where each blob is stored outside the marked packs: a referenced blob may go with its marked pack
+  // only if another, unmarked, stored pack has it (a repacked pack's blobs were copied into new ones).
+  const elsewhere = new Set<string>();
+  for (const [name, pc] of contents) if (!candidates.has(name) && stored.has(name)) for (const k of pc.blobs.keys()) elsewhere.add(k);
+  const doomed = new Set([...candidates].filter((name) => ![...(contents.get(name)?.blobs.keys() ?? [])].some((k) => referenced.has(k) && !elsewhere.has(k))));
+  const freedBytes = [...doomed].reduce((n, p) => n + (stored.get(p) ?? 0), 0);
   const affected = files.filter((f) => f.packs.some((p) => doomed.has(nameOf(p))));
   if (opts.dryRun) return { ...none, deletedPacks: doomed.size, freedBytes, resurrected: candidates.size - doomed.size, sweptMarks: ready.length, rewrittenIndexFiles: affected.length };
 
