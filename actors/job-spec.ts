@@ -4,7 +4,7 @@
  * wire like any other.
  */
 import { FerryError } from '../protocol/errors.ts';
-import { SiteJob } from '../protocol/messages.ts';
+import { SiteJob, type WorkRetention } from '../protocol/messages.ts';
 
 export interface BackupSpec {
   /** Paths recorded in the snapshot (the backed-up roots). */
@@ -62,6 +62,21 @@ export function restoreSpec(spec: Record<string, unknown>): RestoreSpec {
 export function siteSpec(spec: Record<string, unknown>): SiteSpec {
   if (!SiteJob.includes(spec.job as SiteJob)) throw bad('job');
   return { site: str(spec.site, 'site'), job: spec.job as SiteJob };
+}
+
+/** A retention job's spec: `{source?, prune?, graceMs?, maxUnusedPermille?}` (defaults: prune, 1 h, 20%). */
+export function retentionSpec(spec: Record<string, unknown>): Omit<WorkRetention, 'jobId' | 'tenant' | 'repoId'> {
+  const num = (v: unknown, field: string, dflt: number, max: number) => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad(field);
+    return v;
+  };
+  return {
+    ...(spec.source === undefined ? {} : { source: str(spec.source, 'source') }),
+    prune: spec.prune !== false,
+    graceMs: num(spec.graceMs, 'graceMs', 3_600_000, 365 * 86_400_000),
+    maxUnusedPermille: num(spec.maxUnusedPermille, 'maxUnusedPermille', 200, 1000),
+  };
 }
 
 export function verifySpec(spec: Record<string, unknown>): VerifySpec {

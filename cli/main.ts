@@ -35,6 +35,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'log', opensRepo: true, load: async () => (await import('./commands/history.ts')).logCommand },
   { name: 'forget', opensRepo: true, load: async () => (await import('./commands/forget.ts')).forgetCommand, ownFlags: ['host', 'source'] },
   { name: 'prune', opensRepo: true, load: async () => (await import('./commands/prune.ts')).pruneCommand },
+  { name: 'retention', opensRepo: false, load: async () => (await import('./commands/retention.ts')).retentionCommand, ownFlags: ['source'] },
   { name: 'restore', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreCommand },
   { name: 'restore-file', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreFileCommand },
   { name: 'check', opensRepo: true, load: async () => (await import('./commands/check.ts')).checkCommand },

@@ -12,6 +12,7 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
   scan: ['coordinator', 'scanner'],
   restore: ['coordinator', 'restorer'],
   verify: ['coordinator', 'verifier'],
+  retention: ['coordinator', 'retention'],
   // A site backup snapshots its staging through the usual backup actors.
   site: ['coordinator', 'site', 'scanner', 'uploader', 'finalizer'],
 };

@@ -12,7 +12,7 @@ import { ProtocolError, ProtocolErrorCode, type WireError } from './errors.ts';
 import { compact, Fields } from './fields.ts';
 import type { EventType } from './subjects.ts';
 
-export const JobType = ['backup', 'restore', 'verify', 'scan', 'site'] as const;
+export const JobType = ['backup', 'restore', 'verify', 'scan', 'site', 'retention'] as const;
 export type JobType = (typeof JobType)[number];
 
 export const FinalStatus = ['success', 'warning', 'failed'] as const;
@@ -98,6 +98,16 @@ export interface WorkVerify extends JobScoped {
   repoId: string;
   readData: boolean;
 }
+/** Forget by the stored policies (of one source, or all), then optionally prune (actors/retention.ts). */
+export interface WorkRetention extends JobScoped {
+  repoId: string;
+  /** Only this source's snapshots; absent: every source with a stored policy. */
+  source?: string | undefined;
+  prune: boolean;
+  graceMs: number;
+  /** Repack packs more than this fraction unused, in thousandths (0-1000). */
+  maxUnusedPermille: number;
+}
 export interface JobEvent extends JobScoped {
   type: EventType;
   at: number;
@@ -173,6 +183,9 @@ export const Messages = {
     contentOnly: f.bool('contentOnly'),
   })),
   'work.verify': kind<WorkVerify>('work.verify', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), readData: f.bool('readData') })),
+  'work.retention': kind<WorkRetention>('work.retention', 1, (f) => ({
+    ...scoped(f), repoId: f.id('repoId'), source: f.absent('source') ? undefined : f.id('source'), prune: f.bool('prune'), graceMs: f.count('graceMs'), maxUnusedPermille: f.count('maxUnusedPermille'),
+  })),
   'work.site': kind<WorkSite>('work.site', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), site: f.id('site'), job: f.oneOf('job', SiteJob) })),
   event: kind<JobEvent>('event', 1, (f) => ({
     ...scoped(f),

@@ -48,6 +48,7 @@ export const Durables = {
   Restorer: 'restorer',
   Verifier: 'verifier',
   Site: 'site',
+  Retention: 'retention',
 } as const;
 export type DurableName = (typeof Durables)[keyof typeof Durables];
 
@@ -59,6 +60,7 @@ export const WorkDurable: { readonly [T in WorkTask]: DurableName } = {
   restore: Durables.Restorer,
   verify: Durables.Verifier,
   site: Durables.Site,
+  retention: Durables.Retention,
 };
 
 export const Buckets = {
@@ -68,6 +70,7 @@ export const Buckets = {
   Fragments: 'ferry-fragments',
   Schedules: 'ferry-schedules',
   Sites: 'ferry-sites',
+  Retention: 'ferry-retention',
 } as const;
 export type BucketName = (typeof Buckets)[keyof typeof Buckets];
 
@@ -133,6 +136,7 @@ export const consumerSpecs: readonly ConsumerSpec[] = [
   work('restore', 'Restores'),
   work('verify', 'Repository verification'),
   work('site', 'Site jobs: preflight checks and pulls over SSH'),
+  work('retention', 'Retention: forget by policy, then prune'),
 ];
 
 export const bucketSpecs: readonly BucketSpec[] = [
@@ -144,6 +148,7 @@ export const bucketSpecs: readonly BucketSpec[] = [
   { bucket: Buckets.Fragments, description: 'Transient job fragments', history: 1, maxAgeMs: 14 * DAY },
   { bucket: Buckets.Schedules, description: 'Backup schedules', history: 1, maxAgeMs: 0 },
   { bucket: Buckets.Sites, description: 'Pull sites and their targets, key <tenant>.s.<site uuid>; names <tenant>.n.<name>', history: 5, maxAgeMs: 0 },
+  { bucket: Buckets.Retention, description: 'Retention policies, key <tenant>.<source>', history: 5, maxAgeMs: 0 },
 ];
 
 export interface ResourceOptions {

@@ -114,6 +114,18 @@ describe('FTP site', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ state: 'success', summary: { failedTargets: [] } });
   });
 
+  it('keeps the snapshots of a site by its retention policy: ferry site run --job retention forgets and prunes', async () => {
+    await writeFile(join(remote, 'www', 'index.html'), '<h1>shop, second edition</h1>\n');
+    expect((await t.run(['site', 'run', 'shop', '--job', 'backup'])).code).toBe(0);
+    const before = (await t.json<{ source: string }[]>(['snapshots'])).filter((x) => x.source === 'site-shop').length;
+    expect(before).toBeGreaterThanOrEqual(2);
+    expect((await t.run(['retention', 'set', '--site', 'shop', '--keep-last', '1'])).code).toBe(0);
+    const r = await t.run(['site', 'run', 'shop', '--job', 'retention', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'success', summary: { removedSnapshots: before - 1 } });
+    expect((await t.json<{ source: string }[]>(['snapshots'])).filter((x) => x.source === 'site-shop').length).toBe(1);
+  });
+
   it('leaves the FTP password nowhere in the clear under the state directory', async () => {
     for (const needle of [ftp.password, encodeURIComponent(ftp.password), 'wrong-one']) {
       const found = await exec('grep', ['-rlF', needle, t.dir]).then((r) => r.stdout, () => '');

@@ -9,17 +9,20 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
-import { snapshotTime } from '../snapshot-ref.ts';
-import { FerryError, hasCode } from '../../protocol/errors.ts';
-import type { Repository } from '../../services/repo/repository.ts';
-import {
-  applyPolicy, BucketRule, checkPolicy, ForgetErrorCode, groupSnapshots, type KeepPolicy,
-} from '../../services/repo/forget-policy.ts';
+import { hasCode } from '../../protocol/errors.ts';
+import { Buckets } from '../../protocol/resources.ts';
+import { openRuntime } from '../runtime.ts';
+import type { Session } from '../session.ts';
+import { openBucket } from '../../actors/runtime/open-bucket.ts';
+import { RetentionStore } from '../../actors/retention-store.ts';
+import { BucketRule, checkPolicy, ForgetErrorCode, type KeepPolicy } from '../../services/repo/forget-policy.ts';
+import { forgetByPolicy } from '../../services/repo/retention.ts';
 
 const USAGE = 'ferry forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] '
-  + '[--keep-within DURATION] [--host H] [--source S] [--dry-run] [--json]';
+  + '[--keep-within DURATION] [--host H] [--source S] [--dry-run] [--json]   (no --keep-*: the stored policies of ferry retention set)';
 
-const OPTIONS = {
+/** The --keep-* flags, shared with `ferry retention set`. */
+export const KEEP_OPTIONS = {
   'keep-last': { type: 'string' },
   'keep-hourly': { type: 'string' },
   'keep-daily': { type: 'string' },
@@ -27,49 +30,51 @@ const OPTIONS = {
   'keep-monthly': { type: 'string' },
   'keep-yearly': { type: 'string' },
   'keep-within': { type: 'string' },
+} as const;
+
+const OPTIONS = {
+  ...KEEP_OPTIONS,
   host: { type: 'string' },
   source: { type: 'string' },
   'dry-run': { type: 'boolean' },
 } as const;
 
-/** The policy the flags give, checked before anything is read; a bad one is a usage error. */
-function policyFrom(values: Partial<Record<keyof typeof OPTIONS, string | boolean>>): KeepPolicy {
+/**
+ * The policy the --keep-* flags give, checked before anything is read (a
+ * bad one is a usage error), or undefined when none is given.
+ */
+export function policyFromFlags(command: string, values: Partial<Record<keyof typeof KEEP_OPTIONS, string | boolean | undefined>>): KeepPolicy | undefined {
   const policy: { -readonly [K in keyof KeepPolicy]: KeepPolicy[K] } = {};
+  let given = false;
   for (const rule of BucketRule) {
     const v = values[`keep-${rule}`];
     if (typeof v !== 'string') continue;
-    if (!/^-?\d{1,9}$/.test(v)) throw new UsageError(`forget: --keep-${rule} is ${JSON.stringify(v)}; give a whole number of snapshots, or -1 for unlimited (written --keep-${rule}=-1)`);
+    given = true;
+    if (!/^-?\d{1,9}$/.test(v)) throw new UsageError(`${command}: --keep-${rule} is ${JSON.stringify(v)}; give a whole number of snapshots, or -1 for unlimited (written --keep-${rule}=-1)`);
     policy[rule] = Number(v);
   }
-  if (typeof values['keep-within'] === 'string') policy.within = values['keep-within'];
+  if (typeof values['keep-within'] === 'string') {
+    given = true;
+    policy.within = values['keep-within'];
+  }
+  if (!given) return undefined;
   try {
     checkPolicy(policy);
   } catch (e) {
-    if (hasCode(e, ForgetErrorCode.EmptyPolicy)) {
-      throw new UsageError(`forget: give at least one --keep-* option; without one every snapshot would be removed\nusage: ${USAGE}`);
-    }
-    if (hasCode(e, ForgetErrorCode.BadDuration)) throw new UsageError(`forget: --keep-within: ${(e as Error).message}`);
-    throw new UsageError(`forget: ${(e as Error).message}`);
+    if (hasCode(e, ForgetErrorCode.BadDuration)) throw new UsageError(`${command}: --keep-within: ${(e as Error).message}`);
+    throw new UsageError(`${command}: ${(e as Error).message}`);
   }
   return policy;
 }
 
-/**
- * Removes one at a time, so a failure says exactly how far it got; running
- * forget again then removes the rest, since a policy keeps all of its own
- * keep set.
- */
-async function removeAll(repo: Repository, ids: readonly string[]): Promise<void> {
-  for (const [done, id] of ids.entries()) {
-    try {
-      await repo.removeSnapshot(id);
-    } catch (err) {
-      throw new FerryError(
-        ForgetErrorCode.RemoveFailed,
-        `removed ${done} of ${ids.length} snapshots, then could not remove ${id}: ${(err as Error).message}; run forget again to remove the rest`,
-        { details: { removed: done, total: ids.length, id }, cause: err },
-      );
-    }
+/** The stored policies of this tenant, by source (ferry retention set). */
+async function storedPolicies(s: Session): Promise<Map<string, KeepPolicy>> {
+  const rt = await openRuntime(s, { needs: [] });
+  try {
+    const list = await new RetentionStore(await openBucket(rt.nc, Buckets.Retention)).list(s.cfg.tenant);
+    return new Map(list.map((p) => [p.source, p.policy]));
+  } finally {
+    await rt.close();
   }
 }
 
@@ -80,16 +85,18 @@ export const forgetCommand: Command = {
   async run(args, s) {
     const { values, positionals } = parseCommandArgs('forget', args, OPTIONS);
     if (positionals.length > 0) throw new UsageError(`forget: takes no arguments, only --keep-* options\nusage: ${USAGE}`);
-    const policy = policyFrom(values);
+    const flags = policyFromFlags('forget', values);
     const dryRun = values['dry-run'] ?? false;
+    // Without --keep-* flags, each source's stored policy applies (sources without one are left alone).
+    const stored = flags ? undefined : await storedPolicies(s);
+    if (!flags && stored!.size === 0) {
+      throw new UsageError(`forget: give at least one --keep-* option (or store policies with ferry retention set); without one every snapshot would be removed\nusage: ${USAGE}`);
+    }
     const repo = await s.repo();
-    const chosen = (await repo.listSnapshots()).filter(
-      (r) => (values.host === undefined || r.snapshot.host === values.host) && (values.source === undefined || r.snapshot.source === values.source),
-    );
-    const items = chosen.map((r) => ({ id: r.id, time: snapshotTime(r), host: r.snapshot.host, source: r.snapshot.source, paths: r.snapshot.paths }));
-    const groups = groupSnapshots(items).map((g) => ({ group: g, result: applyPolicy(g.snapshots, policy) }));
-    const doomed = groups.flatMap((g) => g.result.remove.map((r) => r.id));
-    if (!dryRun) await removeAll(repo, doomed);
+    const { groups, doomed } = await forgetByPolicy(repo, (g) => flags ?? stored!.get(g.source), {
+      dryRun,
+      filter: (r) => (values.host === undefined || r.host === values.host) && (values.source === undefined || r.source === values.source),
+    });
 
     const short = (id: string) => id.slice(0, 12);
     s.print(
@@ -105,7 +112,7 @@ export const forgetCommand: Command = {
         removed: dryRun ? 0 : doomed.length,
       },
       () => [
-        ...(groups.length === 0 ? ['no snapshots match'] : []),
+        ...(groups.length === 0 ? [flags ? 'no snapshots match' : 'no snapshots of a source with a stored policy'] : []),
         ...groups.flatMap(({ group, result }) => [
           `host ${group.host}, source ${group.source}, paths ${group.paths.join(' ')}:`,
           `  keep ${result.keep.length}:`,

@@ -8,12 +8,21 @@ import { openRuntime } from '../runtime.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { ScheduleStore, nextRun } from '../../actors/schedules.ts';
 
+/** What a schedule runs, for the list: its paths, its site, or its kind of job. */
+function describe(type: string, spec: Record<string, unknown>): string {
+  if (type === 'backup' && Array.isArray(spec.paths)) return (spec.paths as string[]).join(' ');
+  if (type === 'site') return `site ${String(spec.site)} (${String(spec.job)})`;
+  return type;
+}
+
 export const scheduleCommand: Command = {
   name: 'schedule',
-  usage: 'ferry schedule add NAME --cron "0 2 * * *" PATH... [--tag T] | ferry schedule list | ferry schedule remove NAME',
+  usage: 'ferry schedule add NAME --cron "0 2 * * *" PATH... [--tag T] | ferry schedule add NAME --cron "0 3 * * *" --type retention | ferry schedule list | ferry schedule remove NAME',
   summary: 'back up paths on a cron schedule (fired by the coordinator that holds the leader lease)',
   async run(args, s) {
-    const { values, positionals } = parseCommandArgs('schedule', args, { cron: { type: 'string' }, tag: { type: 'string', multiple: true } });
+    const { values, positionals } = parseCommandArgs('schedule', args, { cron: { type: 'string' }, tag: { type: 'string', multiple: true }, type: { type: 'string' } });
+    const type = values.type ?? 'backup';
+    if (type !== 'backup' && type !== 'retention') throw new UsageError(`schedule add: --type is backup or retention, not ${JSON.stringify(type)} (site backups are scheduled by ferry site add --every)`);
     const [verb, name, ...paths] = positionals;
     const rt = await openRuntime(s, { needs: [] });
     try {
@@ -21,7 +30,7 @@ export const scheduleCommand: Command = {
       if (verb === 'list') {
         const all = await store.list(s.cfg.tenant);
         const rows = all.map(({ schedule: x }) => ({ ...x, next: nextRun(x.cron, new Date())?.toISOString() }));
-        s.print(rows, () => (rows.length ? rows.map((r) => `${r.name.padEnd(16)} ${r.cron.padEnd(16)} next ${r.next ?? '-'}  ${(r.spec.paths as string[]).join(' ')}`) : 'no schedules'));
+        s.print(rows, () => (rows.length ? rows.map((r) => `${r.name.padEnd(16)} ${r.cron.padEnd(16)} next ${r.next ?? '-'}  ${describe(r.type, r.spec)}`) : 'no schedules'));
         return ExitCode.Ok;
       }
       if (verb === 'remove' && name) {
@@ -30,12 +39,13 @@ export const scheduleCommand: Command = {
         s.print({ removed: name }, () => `removed schedule ${name}`);
         return ExitCode.Ok;
       }
-      if (verb === 'add' && name && paths.length > 0) {
+      if (verb === 'add' && name && (paths.length > 0) === (type === 'backup')) {
         const cron = values.cron;
         if (!cron) throw new UsageError('schedule add: --cron is required, e.g. --cron "0 2 * * *"');
         const repo = await s.repo();
-        const spec = { paths: paths.map((p) => resolve(p)), host: s.cfg.host, source: s.cfg.source, tags: values.tag ?? [] };
-        await store.put({ name, tenant: s.cfg.tenant, cron, type: 'backup', repoId: repo.config.id, spec, createdAt: Date.now() });
+        // A retention run applies every stored policy (ferry retention set) and prunes with the default grace.
+        const spec = type === 'backup' ? { paths: paths.map((p) => resolve(p)), host: s.cfg.host, source: s.cfg.source, tags: values.tag ?? [] } : { prune: true };
+        await store.put({ name, tenant: s.cfg.tenant, cron, type, repoId: repo.config.id, spec, createdAt: Date.now() });
         const next = nextRun(cron, new Date())?.toISOString();
         s.print({ name, cron, next }, () => `schedule ${name}: ${cron}, next run ${next}`);
         return ExitCode.Ok;

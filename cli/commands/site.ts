@@ -138,7 +138,15 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
 async function runSite(s: Session, name: string, args: string[]): Promise<ExitCode> {
   const { values } = parseCommandArgs('site run', args, { job: { type: 'string' } });
   const job = values.job ?? 'backup';
-  if (job !== 'preflight' && job !== 'backup') throw new UsageError(`site run: --job is preflight or backup, not ${JSON.stringify(job)} (retention and sync come with the S3 issue)`);
+  if (job === 'retention') {
+    // The site's snapshots are source site-<name>: its stored policy (ferry retention set --site) applies, then prune.
+    const { site } = await withStore(s, (store) => store.get(s.cfg.tenant, name));
+    const { record, final } = await runJobFromCli(s, 'retention', { source: `site-${site.name}` });
+    const sum = (final?.summary ?? {}) as Record<string, unknown>;
+    s.print({ job: record.jobId, state: record.state, summary: sum }, () => `retention of ${site.name}: forgot ${Number(sum.removedSnapshots ?? 0)} snapshot(s), deleted ${Number(sum.deletedPacks ?? 0)} pack(s)`);
+    return ExitCode.Ok;
+  }
+  if (job !== 'preflight' && job !== 'backup') throw new UsageError(`site run: --job is preflight, backup or retention, not ${JSON.stringify(job)}`);
   const { record, final } = await runJobFromCli(s, 'site', { site: name, job }, job === 'preflight' ? ['coordinator', 'site'] : undefined);
   const summary = (final?.summary ?? {}) as Record<string, unknown>;
   if (job === 'preflight') {
@@ -155,7 +163,7 @@ async function runSite(s: Session, name: string, args: string[]): Promise<ExitCo
 
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME [--host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"]] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup]',
+  usage: 'ferry site add NAME [--host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"]] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup|retention]',
   summary: 'pull sites: hosts reached over SSH (or sources without one, like FTP), their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;
