@@ -11,7 +11,7 @@ import { Buckets } from '../protocol/resources.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { FerryError } from '../protocol/errors.ts';
 import { JobStore } from './runtime/job-store.ts';
-import { backupSpec, restoreSpec, retentionSpec, siteSpec, verifySpec } from './job-spec.ts';
+import { backupSpec, restoreSpec, retentionSpec, siteSpec, syncSpec, verifySpec } from './job-spec.ts';
 import { publishJobEvent } from './job-events.ts';
 
 type CoordinatorKind = 'job.submit' | 'job.scan-done' | 'job.finalized' | 'job.failed' | 'job.cancel';
@@ -44,6 +44,8 @@ export function coordinatorHandler() {
         } else if (s.type === 'restore') {
           const r = restoreSpec(s.spec);
           await ctx.publish(subjects.work(s.tenant, 'restore', s.jobId), 'work.restore', { ...base, ...r }, { msgID: `${s.jobId}-restore` });
+        } else if (s.type === 'sync') {
+          await ctx.publish(subjects.work(s.tenant, 'sync', s.jobId), 'work.sync', { ...base, ...syncSpec(s.spec) }, { msgID: `${s.jobId}-sync` });
         } else if (s.type === 'retention') {
           await ctx.publish(subjects.work(s.tenant, 'retention', s.jobId), 'work.retention', { ...base, ...retentionSpec(s.spec) }, { msgID: `${s.jobId}-retention` });
         } else if (s.type === 'site') {

@@ -7,12 +7,15 @@
 import type { Logger } from 'pino';
 import type { Repository } from '../services/repo/repository.ts';
 import type { ContentEngine } from '../services/repo/content-engine.ts';
+import type { Storage } from '../services/storage/storage.ts';
 import { FerryError } from '../protocol/errors.ts';
 
 export interface ActorDeps {
   readonly repo: Repository;
   readonly workers: ContentEngine;
   readonly logger: Logger;
+  /** Opens another repository's storage (a sync destination) with this process's S3 settings and retries, creating a local directory. */
+  readonly openStorage?: ((url: string) => Promise<Storage>) | undefined;
 }
 
 /** Jobs name the repository they belong to; a process serves one. */

@@ -64,6 +64,11 @@ export function siteSpec(spec: Record<string, unknown>): SiteSpec {
   return { site: str(spec.site, 'site'), job: spec.job as SiteJob };
 }
 
+/** A sync job's spec: `{to}`, the destination repository's location. */
+export function syncSpec(spec: Record<string, unknown>): { to: string } {
+  return { to: str(spec.to, 'to') };
+}
+
 /** A retention job's spec: `{source?, prune?, graceMs?, maxUnusedPermille?}` (defaults: prune, 1 h, 20%). */
 export function retentionSpec(spec: Record<string, unknown>): Omit<WorkRetention, 'jobId' | 'tenant' | 'repoId'> {
   const num = (v: unknown, field: string, dflt: number, max: number) => {

@@ -15,13 +15,14 @@ import { uploaderHandler } from './uploader.ts';
 import { finalizerHandler } from './finalizer.ts';
 import { restorerHandler } from './restorer.ts';
 import { retentionHandler } from './retention.ts';
+import { syncHandler } from './sync-job.ts';
 import { verifierHandler } from './verifier.ts';
 import { siteHandler, type SiteActorDeps } from './site.ts';
 import { reportFailures } from './report-failures.ts';
 import { UsageError } from '../cli/usage-error.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
 
-export const ActorKinds = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier', 'site', 'retention'] as const;
+export const ActorKinds = ['coordinator', 'scanner', 'uploader', 'finalizer', 'restorer', 'verifier', 'site', 'retention', 'sync'] as const;
 export type ActorKind = (typeof ActorKinds)[number];
 
 export function parseActorKinds(list: string): ActorKind[] {
@@ -87,6 +88,8 @@ export async function startActors(opts: StartActorsOptions): Promise<RunningActo
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Restorer, accepts: ['work.restore'], handler: reportFailures('restore', restorerHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
       case 'verifier':
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Verifier, accepts: ['work.verify'], handler: reportFailures('verify', verifierHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
+      case 'sync':
+        return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Sync, accepts: ['work.sync'], handler: reportFailures('sync', syncHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));
       case 'retention':
         // One at a time: prunes of one repository exclude each other anyway (their lease).
         return host(runActor({ ...common, actor: kind, stream: Streams.Work, durable: Durables.Retention, accepts: ['work.retention'], handler: reportFailures('retention', retentionHandler(needDeps(opts.deps, kind))), concurrency: conc(kind, 1) }));

@@ -39,6 +39,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'restore', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreCommand },
   { name: 'restore-file', opensRepo: true, load: async () => (await import('./commands/restore.ts')).restoreFileCommand },
   { name: 'check', opensRepo: true, load: async () => (await import('./commands/check.ts')).checkCommand },
+  { name: 'sync', opensRepo: true, load: async () => (await import('./commands/sync.ts')).syncCommand },
   { name: 'catalog', opensRepo: true, load: async () => (await import('./commands/history.ts')).catalogCommand },
   { name: 'dir', opensRepo: false, load: async () => (await import('./commands/workspace.ts')).dirCommand },
   { name: 'add', opensRepo: false, load: async () => (await import('./commands/workspace.ts')).addCommand },

@@ -13,6 +13,7 @@ const NEEDS: Record<JobType, readonly ActorKind[]> = {
   restore: ['coordinator', 'restorer'],
   verify: ['coordinator', 'verifier'],
   retention: ['coordinator', 'retention'],
+  sync: ['coordinator', 'sync'],
   // A site backup snapshots its staging through the usual backup actors.
   site: ['coordinator', 'site', 'scanner', 'uploader', 'finalizer'],
 };

@@ -43,7 +43,7 @@ export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Run
     const run = opts.run ?? ((await actorsAlive(nc, opts.needs)) ? [] : ActorKinds.filter((k) => opts.needs.includes(k)));
     if (run.length > 0) {
       const needsRepo = run.some((k) => k !== 'coordinator');
-      const deps = needsRepo ? { repo: await s.repo(), workers: await s.contentEngine(), logger: s.log } : undefined;
+      const deps = needsRepo ? { repo: await s.repo(), workers: await s.contentEngine(), logger: s.log, openStorage: (to: string) => s.openStorageAt(to, { create: true }) } : undefined;
       const site = { siteKeyFile: s.cfg.siteKeyFile, stagingRoot: s.cfg.stagingDir, minFreeBytes: s.cfg.stagingMinFreeBytes, policy: s.cfg.siteStepPolicy };
       local = await startActors({ nc, logger: s.log, deps, site, kinds: run });
       log.debug({ actors: run }, 'running actors in this process');

@@ -41,8 +41,13 @@ export class Session {
   }
 
   /** Storage with retries. `create` makes a missing local directory (only `init` should). */
-  async openStorage(opts: { create?: boolean } = {}) {
-    const storage = await openStorage(this.requireRepoLocation(), { ...opts, s3: this.cfg.s3 });
+  openStorage(opts: { create?: boolean } = {}) {
+    return this.openStorageAt(this.requireRepoLocation(), opts);
+  }
+
+  /** The storage at `location` (another repository's: a sync destination), with this process's S3 settings and retries. */
+  async openStorageAt(location: string, opts: { create?: boolean } = {}) {
+    const storage = await openStorage(location, { ...opts, s3: this.cfg.s3 });
     return withRetry(storage, {
       onRetry: ({ op, name, attempt, delayMs, error }) =>
         this.log.warn({ op, object: name, attempt, delayMs, err: (error as Error).message }, 'storage operation failed; retrying'),

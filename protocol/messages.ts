@@ -12,7 +12,7 @@ import { ProtocolError, ProtocolErrorCode, type WireError } from './errors.ts';
 import { compact, Fields } from './fields.ts';
 import type { EventType } from './subjects.ts';
 
-export const JobType = ['backup', 'restore', 'verify', 'scan', 'site', 'retention'] as const;
+export const JobType = ['backup', 'restore', 'verify', 'scan', 'site', 'retention', 'sync'] as const;
 export type JobType = (typeof JobType)[number];
 
 export const FinalStatus = ['success', 'warning', 'failed'] as const;
@@ -97,6 +97,12 @@ export interface WorkRestore extends JobScoped {
 export interface WorkVerify extends JobScoped {
   repoId: string;
   readData: boolean;
+}
+/** Copy the repository to a second one (actors/sync-job.ts). */
+export interface WorkSync extends JobScoped {
+  repoId: string;
+  /** The destination: a path or s3://bucket/prefix (never credentials). */
+  to: string;
 }
 /** Forget by the stored policies (of one source, or all), then optionally prune (actors/retention.ts). */
 export interface WorkRetention extends JobScoped {
@@ -183,6 +189,7 @@ export const Messages = {
     contentOnly: f.bool('contentOnly'),
   })),
   'work.verify': kind<WorkVerify>('work.verify', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), readData: f.bool('readData') })),
+  'work.sync': kind<WorkSync>('work.sync', 1, (f) => ({ ...scoped(f), repoId: f.id('repoId'), to: f.str('to', { nonEmpty: true, max: 1024 }) })),
   'work.retention': kind<WorkRetention>('work.retention', 1, (f) => ({
     ...scoped(f), repoId: f.id('repoId'), source: f.absent('source') ? undefined : f.id('source'), prune: f.bool('prune'), graceMs: f.count('graceMs'), maxUnusedPermille: f.count('maxUnusedPermille'),
   })),

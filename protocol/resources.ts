@@ -49,6 +49,7 @@ export const Durables = {
   Verifier: 'verifier',
   Site: 'site',
   Retention: 'retention',
+  Sync: 'sync',
 } as const;
 export type DurableName = (typeof Durables)[keyof typeof Durables];
 
@@ -61,6 +62,7 @@ export const WorkDurable: { readonly [T in WorkTask]: DurableName } = {
   verify: Durables.Verifier,
   site: Durables.Site,
   retention: Durables.Retention,
+  sync: Durables.Sync,
 };
 
 export const Buckets = {
@@ -71,6 +73,7 @@ export const Buckets = {
   Schedules: 'ferry-schedules',
   Sites: 'ferry-sites',
   Retention: 'ferry-retention',
+  Sync: 'ferry-sync',
 } as const;
 export type BucketName = (typeof Buckets)[keyof typeof Buckets];
 
@@ -137,6 +140,7 @@ export const consumerSpecs: readonly ConsumerSpec[] = [
   work('verify', 'Repository verification'),
   work('site', 'Site jobs: preflight checks and pulls over SSH'),
   work('retention', 'Retention: forget by policy, then prune'),
+  work('sync', 'Copies of the repository to a second one'),
 ];
 
 export const bucketSpecs: readonly BucketSpec[] = [
@@ -149,6 +153,7 @@ export const bucketSpecs: readonly BucketSpec[] = [
   { bucket: Buckets.Schedules, description: 'Backup schedules', history: 1, maxAgeMs: 0 },
   { bucket: Buckets.Sites, description: 'Pull sites and their targets, key <tenant>.s.<site uuid>; names <tenant>.n.<name>', history: 5, maxAgeMs: 0 },
   { bucket: Buckets.Retention, description: 'Retention policies, key <tenant>.<source>', history: 5, maxAgeMs: 0 },
+  { bucket: Buckets.Sync, description: 'Sync state per copy, key <tenant>.<repo id>.<destination hash>', history: 5, maxAgeMs: 0 },
 ];
 
 export interface ResourceOptions {

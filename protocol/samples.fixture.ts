@@ -13,6 +13,7 @@ export const samples: { readonly [K in MessageKind]: MessageOf<K> } = {
   'work.finalize': { jobId: 'j1', tenant: 'acme', repoId: 'r1', batches: 3 },
   'work.restore': { jobId: 'j1', tenant: 'acme', repoId: 'r1', snapshot: 'latest', path: ['srv', 'a.txt'], target: '/tmp/out', contentOnly: true },
   'work.verify': { jobId: 'j1', tenant: 'acme', repoId: 'r1', readData: false },
+  'work.sync': { jobId: 'j1', tenant: 'acme', repoId: 'r1', to: 's3://offsite/ferry' },
   'work.retention': { jobId: 'j1', tenant: 'acme', repoId: 'r1', source: 'laptop', prune: true, graceMs: 3600000, maxUnusedPermille: 200 },
   'work.site': { jobId: 'j1', tenant: 'acme', repoId: 'r1', site: '6f1c2d3e-0000-4000-8000-000000000001', job: 'preflight' },
   event: { jobId: 'j1', tenant: 'acme', type: 'progress', at: 1_700_000_000_123, actor: 'uploader', data: { files: 5 } },

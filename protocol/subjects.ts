@@ -65,7 +65,7 @@ export const JobSubjectKind = ['submit', 'scan-done', 'finalized', 'failed', 'ca
 export type JobSubjectKind = (typeof JobSubjectKind)[number];
 
 /** Work queues; one durable consumer each. */
-export const WorkTask = ['scan', 'upload', 'finalize', 'restore', 'verify', 'site', 'retention'] as const;
+export const WorkTask = ['scan', 'upload', 'finalize', 'restore', 'verify', 'site', 'retention', 'sync'] as const;
 export type WorkTask = (typeof WorkTask)[number];
 
 export const EventType = ['state', 'progress', 'step'] as const;

@@ -86,7 +86,7 @@ describe('NATS resource names after a backup', () => {
       expect(durablesByStream.get(s), `durable consumers of ${s}`).toEqual(want);
     }
     expect(durablesByStream.get(Streams.Jobs)).toEqual([Durables.Coordinator]);
-    expect(durablesByStream.get(Streams.Work)).toEqual(sorted([Durables.Scanner, Durables.Uploader, Durables.Finalizer, Durables.Restorer, Durables.Verifier, Durables.Site, Durables.Retention]));
+    expect(durablesByStream.get(Streams.Work)).toEqual(sorted([Durables.Scanner, Durables.Uploader, Durables.Finalizer, Durables.Restorer, Durables.Verifier, Durables.Site, Durables.Retention, Durables.Sync]));
     for (const c of consumerSpecs) {
       const info = await jsm.consumers.info(c.stream, c.durable);
       expect(info.name).toBe(c.durable);

@@ -159,6 +159,10 @@ export async function startS3Server(): Promise<S3Server> {
         up.pipe(res);
       });
       upstream.on('error', () => res.destroy());
+      // A client that goes away mid-request (killed) takes its upstream request with it, as S3 drops the upload.
+      res.once('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
       req.pipe(upstream);
     };
     if (key) oneAtATime(key, pass);

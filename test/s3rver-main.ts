@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,8 +16,10 @@ import S3rver from 's3rver';
 
 /**
  * s3rver 3.7.1 answers a PUT once its own hashing stream has finished,
- * before the file is written, so a GET right after may read a short file:
- * S3 promises read-after-write. This store method waits for the file.
+ * before the file is written, so a GET right after may read a short file,
+ * and an upload cut off part-way leaves a short object: S3 promises
+ * read-after-write and whole objects. This store method writes the file
+ * aside, renames it into place, and only then answers.
  * (Readers during an overwrite are kept apart by the fixture's proxy.)
  */
 interface StoredObject { bucket: string; key: string; content: Readable | Buffer; metadata: unknown }
@@ -36,7 +38,15 @@ FilesystemStore.prototype.putObject = async function putObject(this: Store, obje
     },
   });
   const content = Buffer.isBuffer(object.content) ? [object.content] : object.content;
-  await pipeline(content, count, createWriteStream(path));
+  // Written aside and renamed into place: an upload cut off part-way leaves no object, as with S3.
+  const part = `${path}.part-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await pipeline(content, count, createWriteStream(part));
+    await rename(part, path);
+  } catch (err) {
+    await rm(part, { force: true });
+    throw err;
+  }
   const digest = md5.digest('hex');
   await this.putMetadata(object.bucket, object.key, object.metadata, digest);
   return { size, md5: digest };

@@ -126,6 +126,30 @@ describe('FTP site', () => {
     expect((await t.json<{ source: string }[]>(['snapshots'])).filter((x) => x.source === 'site-shop').length).toBe(1);
   });
 
+  it('syncs the repository to a copy as a job, and site status shows each copy\'s state: last success, lag, error', async () => {
+    const copy = join(t.dir, 'copy');
+    const r = await t.run(['site', 'run', 'shop', '--job', 'sync', '--to', copy, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'success', summary: { to: copy, lagSeconds: 0 } });
+    expect((await t.run(['check', '--read-data'], { env: { FERRY_REPO: copy } })).code).toBe(0);
+
+    const other = join(t.dir, 'other-repo');
+    expect((await t.run(['init', '--kdf-memory', '8'], { env: { FERRY_REPO: other } })).code).toBe(0);
+    const refused = await t.run(['site', 'run', 'shop', '--job', 'sync', '--to', other]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/sync to .*other-repo failed/);
+
+    type Copy = { to: string; lastSuccessAt?: number; lagSeconds: number; error?: { code: string } };
+    const status = (await t.json<{ name: string; sync: Copy[] }[]>(['site', 'status'])).find((x) => x.name === 'shop')!;
+    const byTo = new Map(status.sync.map((c) => [c.to, c]));
+    expect(byTo.get(copy)).toMatchObject({ lagSeconds: 0 });
+    expect(byTo.get(copy)?.lastSuccessAt).toBeGreaterThan(0);
+    expect(byTo.get(copy)?.error).toBeUndefined();
+    expect(byTo.get(other)?.error?.code).toBe('sync.other-repository');
+    expect(byTo.get(other)?.lastSuccessAt).toBeUndefined();
+    expect((await t.run(['site', 'status'])).stdout).toMatch(new RegExp(`sync to ${copy}: ok, last success \\S+, 0 s behind`));
+  });
+
   it('leaves the FTP password nowhere in the clear under the state directory', async () => {
     for (const needle of [ftp.password, encodeURIComponent(ftp.password), 'wrong-one']) {
       const found = await exec('grep', ['-rlF', needle, t.dir]).then((r) => r.stdout, () => '');

@@ -12,17 +12,18 @@ import { ScheduleStore, nextRun } from '../../actors/schedules.ts';
 function describe(type: string, spec: Record<string, unknown>): string {
   if (type === 'backup' && Array.isArray(spec.paths)) return (spec.paths as string[]).join(' ');
   if (type === 'site') return `site ${String(spec.site)} (${String(spec.job)})`;
+  if (type === 'sync') return `sync to ${String(spec.to)}`;
   return type;
 }
 
 export const scheduleCommand: Command = {
   name: 'schedule',
-  usage: 'ferry schedule add NAME --cron "0 2 * * *" PATH... [--tag T] | ferry schedule add NAME --cron "0 3 * * *" --type retention | ferry schedule list | ferry schedule remove NAME',
+  usage: 'ferry schedule add NAME --cron "0 2 * * *" PATH... [--tag T] | ferry schedule add NAME --cron "0 3 * * *" --type retention | ferry schedule add NAME --cron "0 4 * * *" --type sync --to REPO | ferry schedule list | ferry schedule remove NAME',
   summary: 'back up paths on a cron schedule (fired by the coordinator that holds the leader lease)',
   async run(args, s) {
-    const { values, positionals } = parseCommandArgs('schedule', args, { cron: { type: 'string' }, tag: { type: 'string', multiple: true }, type: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs('schedule', args, { cron: { type: 'string' }, tag: { type: 'string', multiple: true }, type: { type: 'string' }, to: { type: 'string' } });
     const type = values.type ?? 'backup';
-    if (type !== 'backup' && type !== 'retention') throw new UsageError(`schedule add: --type is backup or retention, not ${JSON.stringify(type)} (site backups are scheduled by ferry site add --every)`);
+    if (type !== 'backup' && type !== 'retention' && type !== 'sync') throw new UsageError(`schedule add: --type is backup, retention or sync, not ${JSON.stringify(type)} (site backups are scheduled by ferry site add --every)`);
     const [verb, name, ...paths] = positionals;
     const rt = await openRuntime(s, { needs: [] });
     try {
@@ -44,7 +45,8 @@ export const scheduleCommand: Command = {
         if (!cron) throw new UsageError('schedule add: --cron is required, e.g. --cron "0 2 * * *"');
         const repo = await s.repo();
         // A retention run applies every stored policy (ferry retention set) and prunes with the default grace.
-        const spec = type === 'backup' ? { paths: paths.map((p) => resolve(p)), host: s.cfg.host, source: s.cfg.source, tags: values.tag ?? [] } : { prune: true };
+        if ((type === 'sync') !== (values.to !== undefined)) throw new UsageError('schedule add: --to REPO goes with --type sync, and only with it');
+        const spec = type === 'backup' ? { paths: paths.map((p) => resolve(p)), host: s.cfg.host, source: s.cfg.source, tags: values.tag ?? [] } : type === 'sync' ? { to: values.to } : { prune: true };
         await store.put({ name, tenant: s.cfg.tenant, cron, type, repoId: repo.config.id, spec, createdAt: Date.now() });
         const next = nextRun(cron, new Date())?.toISOString();
         s.print({ name, cron, next }, () => `schedule ${name}: ${cron}, next run ${next}`);

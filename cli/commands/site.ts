@@ -23,11 +23,12 @@ import { SshSession, fingerprintOfKeyLine } from '../../services/sources/ssh-ses
 import { runJobFromCli } from '../run-job.ts';
 import { ScheduleStore, nextRun } from '../../actors/schedules.ts';
 import { siteCron, siteScheduleName } from '../../services/sites/site-schedule.ts';
+import { SyncStateStore, type SyncState } from '../../actors/sync-state.ts';
 
-async function withStores<T>(s: Session, fn: (sites: SiteStore, schedules: ScheduleStore) => Promise<T>): Promise<T> {
+async function withStores<T>(s: Session, fn: (sites: SiteStore, schedules: ScheduleStore, syncs: SyncStateStore) => Promise<T>): Promise<T> {
   const rt = await openRuntime(s, { needs: [] });
   try {
-    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)), new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules)));
+    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)), new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules)), new SyncStateStore(await openBucket(rt.nc, Buckets.Sync)));
   } finally {
     await rt.close();
   }
@@ -136,7 +137,7 @@ async function addSite(s: Session, name: string | undefined, args: string[]): Pr
 }
 
 async function runSite(s: Session, name: string, args: string[]): Promise<ExitCode> {
-  const { values } = parseCommandArgs('site run', args, { job: { type: 'string' } });
+  const { values } = parseCommandArgs('site run', args, { job: { type: 'string' }, to: { type: 'string' } });
   const job = values.job ?? 'backup';
   if (job === 'retention') {
     // The site's snapshots are source site-<name>: its stored policy (ferry retention set --site) applies, then prune.
@@ -146,7 +147,16 @@ async function runSite(s: Session, name: string, args: string[]): Promise<ExitCo
     s.print({ job: record.jobId, state: record.state, summary: sum }, () => `retention of ${site.name}: forgot ${Number(sum.removedSnapshots ?? 0)} snapshot(s), deleted ${Number(sum.deletedPacks ?? 0)} pack(s)`);
     return ExitCode.Ok;
   }
-  if (job !== 'preflight' && job !== 'backup') throw new UsageError(`site run: --job is preflight, backup or retention, not ${JSON.stringify(job)}`);
+  if (job === 'sync') {
+    // A sync copies the whole repository, this site's snapshots with the rest (seed 001's off-site copy).
+    if (!values.to) throw new UsageError('site run --job sync: --to REPO names the copy (a path or s3://bucket/prefix)');
+    await withStore(s, (store) => store.get(s.cfg.tenant, name));
+    const { record, final } = await runJobFromCli(s, 'sync', { to: values.to });
+    const sum = (final?.summary ?? {}) as Record<string, unknown>;
+    s.print({ job: record.jobId, state: record.state, summary: sum }, () => `sync to ${values.to}: ${Number(sum.copied ?? 0)} object(s) copied, ${Number(sum.lagSeconds ?? 0)} s behind`);
+    return ExitCode.Ok;
+  }
+  if (job !== 'preflight' && job !== 'backup') throw new UsageError(`site run: --job is preflight, backup, retention or sync, not ${JSON.stringify(job)}`);
   const { record, final } = await runJobFromCli(s, 'site', { site: name, job }, job === 'preflight' ? ['coordinator', 'site'] : undefined);
   const summary = (final?.summary ?? {}) as Record<string, unknown>;
   if (job === 'preflight') {
@@ -163,17 +173,19 @@ async function runSite(s: Session, name: string, args: string[]): Promise<ExitCo
 
 export const siteCommand: Command = {
   name: 'site',
-  usage: 'ferry site add NAME [--host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"]] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup|retention]',
+  usage: 'ferry site add NAME [--host H [--port P] --user U (--key FILE | --ssh-password-file FILE) [--host-key "TYPE BASE64"]] [--every HOURS] | ferry site list | ferry site status | ferry site show NAME | ferry site remove NAME | ferry site run NAME [--job preflight|backup|retention|sync [--to REPO]]',
   summary: 'pull sites: hosts reached over SSH (or sources without one, like FTP), their pinned host keys and health',
   async run(args, s) {
     const [verb, name, ...rest] = args;
     if (verb === 'add') return addSite(s, name, rest);
     if (verb === 'run' && name) return runSite(s, name, rest);
     if (verb === 'status' && name === undefined) {
-      const sites = await withStore(s, (store) => store.list(s.cfg.tenant));
-      const rows = sites.map((x) => ({ name: x.name, health: x.health, lastPreflight: x.lastPreflight ?? null, lastBackup: x.lastBackup ?? null }));
+      // The copies (ferry sync) hold every site's snapshots: each site shows their sync state.
+      const [sites, copies] = await withStores(s, async (store, _schedules, syncs) => [await store.list(s.cfg.tenant), await syncs.list(s.cfg.tenant)] as const);
+      const rows = sites.map((x) => ({ name: x.name, health: x.health, lastPreflight: x.lastPreflight ?? null, lastBackup: x.lastBackup ?? null, sync: copies }));
       const when = (r: { at: number; state: string; message?: string | undefined } | null) => (r ? `${r.state} ${new Date(r.at).toISOString()}${r.message ? ` (${r.message})` : ''}` : 'never');
-      s.print(rows, () => (rows.length ? rows.flatMap((r) => [`${r.name}: ${r.health}`, `  preflight ${when(r.lastPreflight)}`, `  backup    ${when(r.lastBackup)}`]) : 'no sites'));
+      const copyLine = (c: SyncState) => `  sync to ${c.to}: ${c.error ? `failed (${c.error.message})` : 'ok'}, last success ${c.lastSuccessAt ? new Date(c.lastSuccessAt).toISOString() : 'never'}, ${c.lagSeconds < 0 ? 'lag unknown' : `${c.lagSeconds} s behind`}`;
+      s.print(rows, () => (rows.length ? [...rows.flatMap((r) => [`${r.name}: ${r.health}`, `  preflight ${when(r.lastPreflight)}`, `  backup    ${when(r.lastBackup)}`]), ...copies.map(copyLine)] : 'no sites'));
       return ExitCode.Ok;
     }
     if (verb === 'list' && name === undefined) {
