@@ -54,6 +54,8 @@ export class RepoWriter {
   private readonly sealer: Sealer;
   private readonly opts: Required<RepoWriterOptions>;
   private readonly added = new Set<string>();
+  /** Blobs indexed only in marked packs that this writer stored again. */
+  private readonly storedAgain = new Set<string>();
   private indexGeneration: number;
   private readonly current = new Map<PackKind, OpenPack>();
   private readonly batch = new Map<PackKind, { pack: OpenPack; items: SealItem[]; bytes: number }>();
@@ -84,10 +86,22 @@ export class RepoWriter {
     };
   }
 
-  /** True when the blob is stored already (in a pack no prune mark names) or queued in this session. */
+  /**
+   * True when the blob may be taken as stored: indexed in a pack no prune
+   * mark names, or queued or stored by this writer. An indexed blob counts
+   * as this writer's only if it stored it again after its pack was marked:
+   * blobs it stored before may be in packs marked since (design.md §11.1).
+   */
   has(id: Uint8Array): boolean {
     this.forgetIfPruned();
-    return this.repo.index.usable(id) || this.added.has(idKey(id));
+    const k = idKey(id);
+    if (this.repo.index.has(id)) return this.repo.index.usable(id) || this.storedAgain.has(k);
+    return this.added.has(k);
+  }
+
+  /** Records that this writer stores the blob (see has()). */
+  private take(id: Uint8Array): void {
+    (this.repo.index.has(id) ? this.storedAgain : this.added).add(idKey(id));
   }
 
   /**
@@ -100,6 +114,7 @@ export class RepoWriter {
     if (this.indexGeneration === this.repo.indexGeneration) return;
     this.indexGeneration = this.repo.indexGeneration;
     this.added.clear();
+    this.storedAgain.clear();
   }
 
   /**
@@ -108,11 +123,8 @@ export class RepoWriter {
    */
   async addBlob(type: BlobType, id: Uint8Array, data: Uint8Array): Promise<boolean> {
     this.throwIfFailed();
-    this.forgetIfPruned();
-    if (this.repo.index.usable(id)) return false;
-    const k = idKey(id);
-    if (this.added.has(k)) return false;
-    this.added.add(k);
+    if (this.has(id)) return false;
+    this.take(id);
     this.repo.index.known.add(id);
     this.stats.newBlobs++;
     this.stats.newBytes += data.length;
@@ -171,7 +183,7 @@ export class RepoWriter {
     const l = this.own(lease);
     if (l.released) throw new TypeError('addSealed() with a lease already released');
     if (this.has(id)) return false;
-    this.added.add(idKey(id));
+    this.take(id);
     this.repo.index.known.add(id);
     this.stats.newBlobs++;
     this.stats.newBytes += rawLength;
