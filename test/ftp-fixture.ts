@@ -45,8 +45,48 @@ function raceFreeAuthTls(this: FtpSrvConnection, { command }: { command: { arg?:
   this.secure = true;
   return Promise.resolve();
 }
-const registry = createRequire(import.meta.url)('ftp-srv/src/commands/registry') as Record<string, { handler: unknown }>;
+const registry = createRequire(import.meta.url)('ftp-srv/src/commands/registry') as Record<string, { handler: unknown; flags?: Record<string, unknown>; directive?: string }>;
 registry.AUTH!.handler = raceFreeAuthTls;
+
+interface ListingConnection {
+  fs: { list(path: string): Promise<{ name: string; size: number; mtime: Date; isDirectory(): boolean }[]> };
+  connector: { waitForConnection(): Promise<unknown>; socket: unknown; end(): void };
+  commandSocket: { pause(): void; resume(): void };
+  reply(options: unknown, ...letters: unknown[]): Promise<void>;
+}
+
+const mlsdTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').replace('Z', '');
+
+/** MLSD (RFC 3659), which ftp-srv lacks: facts type, size and modify (UTC, to the millisecond) per entry. */
+async function mlsd(this: ListingConnection, { command }: { command: { arg?: string } }) {
+  await this.connector.waitForConnection();
+  this.commandSocket.pause();
+  try {
+    const files = await this.fs.list(command.arg || '.');
+    const lines = files.map((f) => ({ raw: true, socket: this.connector.socket, message: `type=${f.isDirectory() ? 'dir' : 'file'};size=${f.size};modify=${mlsdTime(f.mtime)}; ${f.name}` }));
+    await this.reply(150);
+    if (lines.length) await this.reply({}, ...lines);
+    else await this.reply({ socket: this.connector.socket, useEmptyMessage: true });
+    await this.reply(226);
+  } catch (err) {
+    await this.reply(451, (err as Error).message);
+  } finally {
+    this.connector.end();
+    this.commandSocket.resume();
+  }
+}
+
+/**
+ * Makes every server of this process offer MLSD (and FEAT MLST), or stop
+ * offering MDTM: how the tests reach the other ways a server gives times.
+ * Process-wide (ftp-srv's command registry is shared): call it only in a
+ * test file of its own.
+ */
+export function ftpServerFeatures(opts: { mlsd?: boolean; mdtm?: boolean }): void {
+  if (opts.mlsd) registry.MLSD = { directive: 'MLSD', handler: mlsd, flags: { feat: 'MLST type*;size*;modify*;' } };
+  if (opts.mlsd === false) delete registry.MLSD;
+  if (opts.mdtm === false) delete registry.MDTM;
+}
 
 /** ftp-srv logs through a bunyan-shaped logger; the tests read their own assertions, not its chatter. */
 const quiet = { child: () => quiet, trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
