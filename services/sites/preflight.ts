@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { SshSession, type SshTarget } from '../sources/ssh-session.ts';
 import { shellQuote } from '../sources/shell-quote.ts';
 import { probeFtp } from '../sources/ftp-pull.ts';
+import { missingToolMessage } from '../sources/run-tool.ts';
 import { needsSsh, type TargetRecord } from './site-record.ts';
 import type { RevealUrl } from './pull-targets.ts';
 
@@ -127,7 +128,7 @@ export async function runPreflight(target: SshTarget | undefined, targets: reado
   checks.push(...(await ftpChecks(targets, opts.revealUrl)));
   for (const tool of localTools(targets)) {
     const ok = await onPath(tool);
-    checks.push(ok ? { name: `${tool} here`, ok } : { name: `${tool} here`, ok, message: `${tool} is not installed on this worker (Debian: apt-get install ${tool === 'ssh' ? 'openssh-client' : tool === 'pg_dump' ? 'postgresql-client' : tool === 'mysqldump' ? 'mariadb-client' : tool})` });
+    checks.push(ok ? { name: `${tool} here`, ok } : { name: `${tool} here`, ok, message: missingToolMessage(tool) });
   }
   const free = await statfs(opts.stagingRoot).then((s) => s.bavail * s.bsize, () => undefined);
   if (free === undefined) checks.push({ name: 'staging space', ok: false, message: `cannot read free space of ${opts.stagingRoot}` });

@@ -13,13 +13,13 @@
  * Rejects with a SourceError naming a missing database, a missing tool, or
  * the tool's own complaint, or an SshError for the connection.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SshSession, type SshTarget } from './ssh-session.ts';
 import { shellQuote } from './shell-quote.ts';
 import { SourceError, SourceErrorCode } from './source-errors.ts';
+import { runTool } from './run-tool.ts';
 
 export interface DatabaseDump {
   readonly kind: 'postgres' | 'mysql';
@@ -63,21 +63,6 @@ function failure(c: Command, where: string, code: number, stderr: string): Sourc
   return new SourceError(SourceErrorCode.Failed, `${where}: ${c.tool} of ${c.database} failed (exit ${code}): ${said || 'no message'}`, { details: { database: c.database } });
 }
 
-function runLocal(c: Command, out: NodeJS.WritableStream, signal?: AbortSignal): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...(c.password ? { [c.passwordVar]: c.password } : {}) };
-    const child = spawn(c.tool, c.args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString();
-    });
-    child.stdout.pipe(out);
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new SourceError(SourceErrorCode.MissingTool, `${c.tool} is not installed on this worker (Debian: apt-get install ${c.tool === 'pg_dump' ? 'postgresql-client' : 'mariadb-client'})`, { cause: err }) : err),
-    );
-    child.once('close', (code) => resolve({ code: code ?? -1, stderr }));
-  });
-}
 
 export async function dumpDatabase(p: DatabaseDump): Promise<{ file: string; bytes: number }> {
   const c = command(p.kind, p.url);
@@ -102,7 +87,7 @@ export async function dumpDatabase(p: DatabaseDump): Promise<{ file: string; byt
       }
     } else {
       where = 'this worker';
-      result = await runLocal(c, out, p.signal);
+      result = await runTool(c.tool, c.args, { env: { ...process.env, ...(c.password ? { [c.passwordVar]: c.password } : {}) }, stdout: out, ...(p.signal ? { signal: p.signal } : {}) });
     }
     await written;
   } catch (err) {

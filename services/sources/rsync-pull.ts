@@ -17,12 +17,12 @@
  *   may set them. Isolation comes from the site's staging directory, 0700,
  *   which the caller creates above `into`.
  */
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { withOpenSshFiles } from './openssh-files.ts';
 import { SshError, SshErrorCode } from './ssh-errors.ts';
 import { SshSession, type SshTarget } from './ssh-session.ts';
 import { SourceError, SourceErrorCode } from './source-errors.ts';
+import { runTool } from './run-tool.ts';
 
 export interface DirectoryPull {
   readonly target: SshTarget;
@@ -55,7 +55,7 @@ export async function pullDirectory(p: DirectoryPull): Promise<PullStats> {
     const remote = `${login}:${p.remotePath.replace(/\/*$/, '/')}`;
     // -s (secluded args): the path reaches the remote rsync as one argument, never through its shell.
     const args = ['-a', '-s', '--delete', '--numeric-ids', '--stats', '-e', sshCommand, remote, `${p.into.replace(/\/*$/, '')}/`];
-    const { code, stdout, stderr } = await run('rsync', args, p.signal);
+    const { code, stdout, stderr } = await runTool('rsync', args, p.signal ? { signal: p.signal } : {});
     const where = SshSession.where(p.target);
     if (code === 0 || PARTIAL.has(code)) {
       // A missing root is exit 23 too, but with nothing mirrored.
@@ -103,21 +103,3 @@ function statNumber(stats: string, label: string): number {
   return m ? Number(m[1]!.replace(/[,.]/g, '')) : 0;
 }
 
-function run(file: string, args: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < 256 * 1024) stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString();
-    });
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new SourceError(SourceErrorCode.MissingTool, `${file} is not installed on this machine (Debian: apt-get install ${file})`, { cause: err }));
-      else reject(err);
-    });
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
