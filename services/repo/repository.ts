@@ -188,13 +188,15 @@ export class Repository {
   }
 
   private async loadIndexPass(opts: { onError?: (name: string, err: unknown) => void }): Promise<MasterIndex> {
+    // Files this process knew before listing: a file it saves while the listing runs is not in it, and is not gone.
+    const knownBefore = [...this.index.indexIds];
     const listed: string[] = [];
     for await (const o of this.storage.list(Prefix.index)) listed.push(o.name);
     // Marks after the index listing: a sweep removes a mark only once the index files naming its packs
     // are gone, so every pack of a file listed here that a sweep may delete still has its mark.
     const marks = await this.listPruneMarks();
     const present = new Set(listed.map(idOfName));
-    if ([...this.index.indexIds].some((id) => !present.has(id))) {
+    if (knownBefore.some((id) => !present.has(id))) {
       // A prune swept: index files this index came from are gone, and with them packs it still names.
       this.index = new MasterIndex();
       this.indexGeneration++;
