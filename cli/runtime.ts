@@ -6,6 +6,9 @@
  * actors: one code path from a laptop to a fleet.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { KV } from '@nats-io/kv';
+import { openBucket } from '../actors/runtime/open-bucket.ts';
+import type { BucketName } from '../protocol/resources.ts';
 import { EmbeddedNats, findRunningEmbedded } from '../services/nats/embedded-server.ts';
 import { connectNats } from '../services/nats/connect.ts';
 import { ensureResources } from '../protocol/resources.ts';
@@ -69,4 +72,18 @@ export async function openRuntime(s: Session, opts: RuntimeOptions): Promise<Run
       await embedded?.stopInBackground();
     },
   };
+}
+
+/**
+ * Runs `fn` with this machine's NATS (no actors) and a way to open its KV
+ * buckets, for commands that only read or write records (sites, schedules,
+ * policies, sync state, a prune's lease), and closes the connection after.
+ */
+export async function withKv<T>(s: Session, fn: (kv: (bucket: BucketName) => Promise<KV>) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(s, { needs: [] });
+  try {
+    return await fn((bucket) => openBucket(rt.nc, bucket));
+  } finally {
+    await rt.close();
+  }
 }

@@ -11,9 +11,8 @@ import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { hasCode } from '../../protocol/errors.ts';
 import { Buckets } from '../../protocol/resources.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import type { Session } from '../session.ts';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import { RetentionStore } from '../../actors/retention-store.ts';
 import { BucketRule, checkPolicy, ForgetErrorCode, type KeepPolicy } from '../../services/repo/forget-policy.ts';
 import { forgetByPolicy } from '../../services/repo/retention.ts';
@@ -69,13 +68,8 @@ export function policyFromFlags(command: string, values: Partial<Record<keyof ty
 
 /** The stored policies of this tenant, by source (ferry retention set). */
 async function storedPolicies(s: Session): Promise<Map<string, KeepPolicy>> {
-  const rt = await openRuntime(s, { needs: [] });
-  try {
-    const list = await new RetentionStore(await openBucket(rt.nc, Buckets.Retention)).list(s.cfg.tenant);
-    return new Map(list.map((p) => [p.source, p.policy]));
-  } finally {
-    await rt.close();
-  }
+  const list = await withKv(s, async (kv) => new RetentionStore(await kv(Buckets.Retention)).list(s.cfg.tenant));
+  return new Map(list.map((p) => [p.source, p.policy]));
 }
 
 export const forgetCommand: Command = {

@@ -10,9 +10,8 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import { runPrune, type PruneRunResult } from '../../actors/prune-run.ts';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 
 export const DEFAULT_GRACE_HOURS = 1;
 export const DEFAULT_MAX_UNUSED_PERCENT = 20;
@@ -51,13 +50,9 @@ export const pruneCommand: Command = {
     const graceMs = graceFlag('prune', values['grace-hours']);
     const maxUnused = maxUnusedFlag('prune', values['max-unused']);
     const repo = await s.repo();
-    const rt = await openRuntime(s, { needs: [] });
-    try {
-      const r = await runPrune({ repo, kv: (b) => openBucket(rt.nc, b), sealer: await s.contentEngine(), log: s.log, graceMs, maxUnused, dryRun: values['dry-run'] ?? false });
-      s.print(r, () => pruneLines(r));
-      return ExitCode.Ok;
-    } finally {
-      await rt.close();
-    }
+    const sealer = await s.contentEngine();
+    const r = await withKv(s, (kv) => runPrune({ repo, kv, sealer, log: s.log, graceMs, maxUnused, dryRun: values['dry-run'] ?? false }));
+    s.print(r, () => pruneLines(r));
+    return ExitCode.Ok;
   },
 };

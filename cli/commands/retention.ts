@@ -9,12 +9,11 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import type { Session } from '../session.ts';
 import { runJobFromCli } from '../run-job.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { isId } from '../../protocol/subjects.ts';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import { RetentionStore } from '../../actors/retention-store.ts';
 import { KEEP_OPTIONS, policyFromFlags } from './forget.ts';
 import { graceFlag, maxUnusedFlag } from './prune.ts';
@@ -23,12 +22,7 @@ const USAGE = 'ferry retention set (--source S | --site NAME) --keep-… | ferry
   + 'ferry retention run [--source S | --site NAME] [--no-prune] [--grace-hours H] [--max-unused PERCENT]';
 
 async function withStore<T>(s: Session, fn: (store: RetentionStore) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(s, { needs: [] });
-  try {
-    return await fn(new RetentionStore(await openBucket(rt.nc, Buckets.Retention)));
-  } finally {
-    await rt.close();
-  }
+  return withKv(s, async (kv) => fn(new RetentionStore(await kv(Buckets.Retention))));
 }
 
 /** The source a --source or --site flag names; `required` makes one of them mandatory. */

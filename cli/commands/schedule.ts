@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { ScheduleStore, nextRun } from '../../actors/schedules.ts';
 
@@ -25,9 +24,8 @@ export const scheduleCommand: Command = {
     const type = values.type ?? 'backup';
     if (type !== 'backup' && type !== 'retention' && type !== 'sync') throw new UsageError(`schedule add: --type is backup, retention or sync, not ${JSON.stringify(type)} (site backups are scheduled by ferry site add --every)`);
     const [verb, name, ...paths] = positionals;
-    const rt = await openRuntime(s, { needs: [] });
-    try {
-      const store = new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules));
+    return withKv(s, async (kv) => {
+      const store = new ScheduleStore(await kv(Buckets.Schedules));
       if (verb === 'list') {
         const all = await store.list(s.cfg.tenant);
         const rows = all.map(({ schedule: x }) => ({ ...x, next: nextRun(x.cron, new Date())?.toISOString() }));
@@ -53,8 +51,6 @@ export const scheduleCommand: Command = {
         return ExitCode.Ok;
       }
       throw new UsageError(`usage: ${scheduleCommand.usage}`);
-    } finally {
-      await rt.close();
-    }
+    });
   },
 };

@@ -10,9 +10,8 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import type { Session } from '../session.ts';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import { Buckets } from '../../protocol/resources.ts';
 import { isId } from '../../protocol/subjects.ts';
 import { SiteStore } from '../../services/sites/site-store.ts';
@@ -26,12 +25,7 @@ import { siteCron, siteScheduleName } from '../../services/sites/site-schedule.t
 import { SyncStateStore, type SyncState } from '../../actors/sync-state.ts';
 
 async function withStores<T>(s: Session, fn: (sites: SiteStore, schedules: ScheduleStore, syncs: SyncStateStore) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(s, { needs: [] });
-  try {
-    return await fn(new SiteStore(await openBucket(rt.nc, Buckets.Sites)), new ScheduleStore(await openBucket(rt.nc, Buckets.Schedules)), new SyncStateStore(await openBucket(rt.nc, Buckets.Sync)));
-  } finally {
-    await rt.close();
-  }
+  return withKv(s, async (kv) => fn(new SiteStore(await kv(Buckets.Sites)), new ScheduleStore(await kv(Buckets.Schedules)), new SyncStateStore(await kv(Buckets.Sync))));
 }
 
 const withStore = <T>(s: Session, fn: (sites: SiteStore) => Promise<T>): Promise<T> => withStores(s, (sites) => fn(sites));

@@ -16,9 +16,8 @@ import { parseCommandArgs } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../progress.ts';
-import { openRuntime } from '../runtime.ts';
+import { withKv } from '../runtime.ts';
 import { Buckets } from '../../protocol/resources.ts';
-import { openBucket } from '../../actors/runtime/open-bucket.ts';
 import { recordSyncRun, SyncStateStore } from '../../actors/sync-state.ts';
 import { SYNC_PHASES, syncRepository, type SyncCounts, type SyncPhase } from '../../services/repo/sync.ts';
 
@@ -39,12 +38,7 @@ export const syncCommand: Command = {
     const startedAt = Date.now();
     // The copy's state (last success, lag, error) is kept where sync jobs keep it, for ferry site status.
     const record = async (copied: number, failure?: unknown) => {
-      const rt = await openRuntime(s, { needs: [] });
-      try {
-        await recordSyncRun(new SyncStateStore(await openBucket(rt.nc, Buckets.Sync)), { tenant: s.cfg.tenant, repo, destination, to, startedAt, copied, failure });
-      } finally {
-        await rt.close();
-      }
+      await withKv(s, async (kv) => recordSyncRun(new SyncStateStore(await kv(Buckets.Sync)), { tenant: s.cfg.tenant, repo, destination, to, startedAt, copied, failure }));
     };
     try {
       const result = await syncRepository(repo.storage, destination, {
