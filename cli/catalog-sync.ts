@@ -7,6 +7,7 @@
 import type { Session } from './session.ts';
 import type { Catalog } from '../services/catalog/index.ts';
 import type { Repository, SnapshotRecord } from '../services/repo/repository.ts';
+import { snapshotTime } from '../services/repo/snapshot-list.ts';
 import { catalogListings } from '../services/repo/catalog-feed.ts';
 
 export async function syncCatalog(s: Session, opts: { rebuild?: boolean } = {}): Promise<{ catalog: Catalog; applied: number }> {
@@ -33,5 +34,5 @@ export async function syncCatalog(s: Session, opts: { rebuild?: boolean } = {}):
 
 /** Applies snapshot `r`; `base` must be the snapshot the catalog applied last, if any. */
 export async function applyOne(repo: Repository, catalog: Catalog, r: SnapshotRecord, base?: SnapshotRecord): Promise<void> {
-  await catalog.applySnapshot({ id: r.id, time: new Date(Number(r.snapshot.timeNs / 1_000_000n)) }, catalogListings(repo, r.snapshot, base?.snapshot));
+  await catalog.applySnapshot({ id: r.id, time: snapshotTime(r) }, catalogListings(repo, r.snapshot, base?.snapshot));
 }

@@ -1,5 +1,6 @@
 /** Parsing `SNAPSHOT[:PATH]` arguments and formatting snapshot rows. */
 import type { SnapshotRecord } from '../services/repo/repository.ts';
+import { snapshotTime } from '../services/repo/snapshot-list.ts';
 import { splitPath } from '../services/repo/selection.ts';
 
 export function parseSnapshotRef(arg: string): { snap: string; parts: string[] } {
@@ -8,7 +9,7 @@ export function parseSnapshotRef(arg: string): { snap: string; parts: string[] }
   return { snap: arg.slice(0, i), parts: splitPath('/' + arg.slice(i + 1)) };
 }
 
-export const snapshotTime = (r: SnapshotRecord): Date => new Date(Number(r.snapshot.timeNs / 1_000_000n));
+export { snapshotTime };
 
 export function snapshotJson(r: SnapshotRecord) {
   const s = r.snapshot;

@@ -12,6 +12,7 @@
 import { FerryError } from '../../protocol/errors.ts';
 import { applyPolicy, ForgetErrorCode, groupSnapshots, type KeepPolicy, type PolicyResult, type SnapshotGroup } from './forget-policy.ts';
 import type { Repository } from './repository.ts';
+import { snapshotTime } from './snapshot-list.ts';
 
 export interface ForgetItem {
   readonly id: string;
@@ -38,7 +39,7 @@ export async function forgetByPolicy(
   opts: { dryRun?: boolean; filter?: (s: ForgetItem) => boolean } = {},
 ): Promise<ForgetOutcome> {
   const items = (await repo.listSnapshots())
-    .map((r) => ({ id: r.id, time: new Date(Number(r.snapshot.timeNs / 1_000_000n)), host: r.snapshot.host, source: r.snapshot.source, paths: r.snapshot.paths }))
+    .map((r) => ({ id: r.id, time: snapshotTime(r), host: r.snapshot.host, source: r.snapshot.source, paths: r.snapshot.paths }))
     .filter((s) => opts.filter?.(s) ?? true);
   const groups: ForgetGroup[] = [];
   for (const group of groupSnapshots(items)) {

@@ -15,6 +15,9 @@ export interface SnapshotRecord {
   readonly snapshot: Snapshot;
 }
 
+/** When the snapshot was taken, to the millisecond. */
+export const snapshotTime = (r: SnapshotRecord): Date => new Date(Number(r.snapshot.timeNs / 1_000_000n));
+
 /** Snapshot objects read at once. */
 const READ_AHEAD = 16;
 

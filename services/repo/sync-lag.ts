@@ -7,6 +7,7 @@
 import type { Storage } from '../storage/storage.ts';
 import { Prefix } from './layout.ts';
 import type { Repository } from './repository.ts';
+import { snapshotTime } from './snapshot-list.ts';
 
 export async function syncLagSeconds(repo: Repository, copy: Storage, now = Date.now()): Promise<number> {
   const there = new Set<string>();
@@ -14,7 +15,7 @@ export async function syncLagSeconds(repo: Repository, copy: Storage, now = Date
   let newestMissing: number | undefined;
   for (const r of await repo.listSnapshots()) {
     if (there.has(r.id)) continue;
-    const t = Number(r.snapshot.timeNs / 1_000_000n);
+    const t = snapshotTime(r).getTime();
     if (newestMissing === undefined || t > newestMissing) newestMissing = t;
   }
   return newestMissing === undefined ? 0 : Math.max(0, Math.round((now - newestMissing) / 1000));
