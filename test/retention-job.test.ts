@@ -71,4 +71,21 @@ describe('retention jobs', () => {
     expect((await ok(['schedule', 'list'])).stdout).toMatch(/nightly-retention\s+0 3 \* \* \*\s+next \S+\s+retention/);
     expect((await t.run(['schedule', 'add', 'x', '--cron', '0 3 * * *', '--type', 'retention', src])).code).toBe(2);
   });
+
+  it('refuses bad prune and retention options with a usage error, changing nothing', async () => {
+    const before = (await snapshots()).length;
+    for (const [args, message] of [
+      [['prune', '--grace-hours=-1'], /--grace-hours is a number of hours/],
+      [['prune', '--max-unused', '150'], /--max-unused is a percentage from 0 to 100/],
+      [['retention', 'set', '--source', 'testhost'], /give at least one --keep-\* option/],
+      [['retention', 'set', '--source', 'a', '--site', 'b', '--keep-last', '1'], /give --source or --site, not both/],
+      [['retention', 'set', '--source', 'testhost', '--keep-daily', 'many'], /--keep-daily is "many"/],
+    ] as const) {
+      const r = await t.run([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await snapshots()).length).toBe(before);
+    expect(JSON.parse((await ok(['retention', 'list', '--json'])).stdout)).toEqual([expect.objectContaining({ source: 'testhost', policy: { last: 1 } })]);
+  });
 });
